@@ -1,0 +1,44 @@
+import cookieParser from 'cookie-parser';
+import express, { type Express } from 'express';
+import helmet from 'helmet';
+import type { ApiDeps } from './deps';
+import { errorHandler, notFound } from './http/error-handler';
+import { requestTimer } from './http/metrics';
+import { requestId } from './http/request-id';
+import { authRoutes } from './modules/auth/auth.routes';
+import { healthRoutes } from './modules/health/health.routes';
+import { jwksRoutes } from './modules/keys/jwks.routes';
+import { meRoutes } from './modules/me/me.routes';
+import { sessionsRoutes } from './modules/sessions/sessions.routes';
+
+/** The Express application, without `listen` (tests drive it with supertest). */
+export function createApp(deps: ApiDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', deps.config.trustProxy);
+  app.set('query parser', 'simple');
+  app.use(requestId);
+  app.use(requestTimer(deps.metrics));
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: true,
+        directives: { 'script-src': ["'self'"], 'style-src': ["'self'"], 'connect-src': ["'self'"], 'frame-ancestors': ["'none'"] },
+      },
+    }),
+  );
+  app.use(cookieParser(deps.config.cookieSecret));
+
+  app.use(healthRoutes(deps));
+  app.get('/metrics', async (_req, res) => {
+    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+  app.use('/.well-known', jwksRoutes(deps));
+  app.use('/auth', authRoutes(deps));
+  app.use('/me', meRoutes(deps));
+  app.use('/sessions', sessionsRoutes(deps));
+
+  app.use(notFound);
+  app.use(errorHandler(deps.logger.child({ module: 'http' })));
+  return app;
+}

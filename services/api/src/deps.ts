@@ -1,0 +1,96 @@
+import type Redis from 'ioredis';
+import type { Sequelize } from 'sequelize';
+import type { Config } from '../../../shared/src/config/load-config';
+import { createDatabase } from '../../../shared/src/db/connection';
+import { migrateToLatest } from '../../../shared/src/db/migrator';
+import { EventProducer } from '../../../shared/src/events/producer';
+import type { Logger } from '../../../shared/src/logging/logger';
+import { createMailTransport, type MailTransport } from '../../../shared/src/mail/mailer';
+import { createRedis } from '../../../shared/src/redis/client';
+import { createKeys, type Keys } from '../../../shared/src/redis/keys';
+import { Revocations } from '../../../shared/src/security/revocations';
+import { SignatureVerifier } from '../../../shared/src/tokens/access-token';
+import { KeyRing } from '../../../shared/src/tokens/key-ring';
+import { PermissionsCache, postgresPermissionsLoader } from '../../../shared/src/verify/permissions';
+import { StateCache } from '../../../shared/src/verify/state-cache';
+import { loadAuthState } from '../../../shared/src/verify/state-repository';
+import { TokenVerifier } from '../../../shared/src/verify/token-verifier';
+import { createMetrics, type Metrics } from './http/metrics';
+
+/** Everything the API's routes need, built once per process (tests build their own). */
+export interface ApiDeps {
+  config: Config;
+  logger: Logger;
+  db: Sequelize;
+  redis: Redis;
+  keys: Keys;
+  keyRing: KeyRing;
+  stateCache: StateCache;
+  verifier: TokenVerifier;
+  permissions: PermissionsCache;
+  revocations: Revocations;
+  producer: EventProducer;
+  mailer: MailTransport;
+  metrics: Metrics;
+  close(): Promise<void>;
+}
+
+export async function createDeps(
+  config: Config,
+  logger: Logger,
+  options: { redisUrl?: string; migrate?: boolean } = {},
+): Promise<ApiDeps> {
+  const db = createDatabase(config);
+  if (options.migrate) {
+    const applied = await migrateToLatest(db);
+    if (applied.length) logger.info({ applied }, 'migrations applied');
+  }
+  const redisUrl = options.redisUrl ?? config.redisUrl;
+  const redis = createRedis(redisUrl, 'request');
+  const producerRedis = createRedis(redisUrl, 'request');
+  const keys = createKeys(config.redisKeyPrefix);
+  const keyRing = new KeyRing(db, {
+    algorithm: config.jwt.algorithm,
+    secret: config.jwt.keyEncryptionSecret,
+    verifyWindow: config.jwt.keyVerifyWindow,
+    createIfMissing: !config.isProduction,
+  });
+  await keyRing.start();
+  const stateCache = new StateCache(redis, keys);
+  const metrics = createMetrics();
+  const signatures = new SignatureVerifier({
+    getKey: keyRing.getKey,
+    issuer: config.jwt.issuer,
+    audience: config.jwt.audience,
+    algorithms: [config.jwt.algorithm],
+  });
+  const verifier = new TokenVerifier({
+    signatures,
+    cache: stateCache,
+    source: { load: (sub, sid, mid) => loadAuthState(db, sub, sid, mid) },
+    onOutcome: (o) => metrics.verifyOutcomes.inc({ code: o.code, origin: o.origin ?? 'none' }),
+  });
+  const producer = new EventProducer(producerRedis, config.queuePrefix);
+  return {
+    config,
+    logger,
+    db,
+    redis,
+    keys,
+    keyRing,
+    stateCache,
+    verifier,
+    permissions: new PermissionsCache(redis, keys, postgresPermissionsLoader(db)),
+    revocations: new Revocations(db, stateCache),
+    producer,
+    mailer: createMailTransport(config.mail, logger),
+    metrics,
+    async close() {
+      keyRing.stop();
+      await producer.close().catch(() => undefined);
+      redis.disconnect();
+      producerRedis.disconnect();
+      await db.close();
+    },
+  };
+}

@@ -1,0 +1,34 @@
+import type { Response } from 'express';
+import { ERROR_CODES, type ErrorCode } from '../../../../shared/src/errors/codes';
+
+const TOKEN_REFUSALS = new Set<string>([
+  'invalid_token', 'token_expired', 'token_version_stale', 'permissions_stale', 'session_revoked',
+  'session_expired', 'user_suspended', 'organization_suspended', 'membership_inactive',
+]);
+
+/** Writes an RFC 9457 problem+json body with the contract's stable code. */
+export function sendProblem(
+  res: Response,
+  code: ErrorCode,
+  options: { requestId: string; message?: string; detail?: string; retryAfter?: number },
+): void {
+  const { status, title } = ERROR_CODES[code];
+  if (status === 401 && TOKEN_REFUSALS.has(code) && res.req.get('authorization')) {
+    res.setHeader('WWW-Authenticate', `Bearer error="invalid_token", error_description="${code}"`);
+  }
+  if (options.retryAfter !== undefined) res.setHeader('Retry-After', String(Math.max(1, Math.ceil(options.retryAfter))));
+  res.setHeader('Cache-Control', 'no-store');
+  res
+    .status(status)
+    .type('application/problem+json')
+    .send(
+      JSON.stringify({
+        type: `https://latchkey.dev/problems/${code.replace(/_/g, '-')}`,
+        title: options.message ?? title,
+        status,
+        code,
+        ...(options.detail ? { detail: options.detail } : {}),
+        requestId: options.requestId,
+      }),
+    );
+}

@@ -1,0 +1,118 @@
+import { Router, type Request } from 'express';
+import { QueryTypes } from 'sequelize';
+import { User } from '../../../../../shared/src/db/models';
+import { AppError } from '../../../../../shared/src/errors/app-error';
+import { sha256 } from '../../../../../shared/src/tokens/sealing';
+import type { ApiDeps } from '../../deps';
+import { authenticate, bearerToken } from '../../http/authenticate';
+import { crossSiteGuard } from '../../http/cross-site-guard';
+import { csrfProtection } from '../../http/csrf';
+import { jsonBody } from '../../http/json-body';
+import { contextOf } from '../../http/request-context';
+import { parse } from '../../http/validate';
+import { SessionsService } from '../sessions/sessions.service';
+import { loginBody, registerBody, switchOrganizationBody } from './auth.schemas';
+import { LoginService, activeMembership } from './login.service';
+import { RefreshService } from './refresh.service';
+import { RegisterService } from './register.service';
+import { REFRESH_COOKIE, clearRefreshCookie, sendSignedIn, toPublicUser } from './token-response';
+
+/** Refusals after which the cookie is worthless and is cleared. */
+const DEAD_COOKIE = new Set(['refresh_token_invalid', 'refresh_token_reused', 'session_revoked', 'session_expired', 'user_suspended']);
+
+/** `/auth/*`: registration, sign-in, rotation, sign-out, organization switch. */
+export function authRoutes(deps: ApiDeps): Router {
+  const router = Router();
+  const crossSite = crossSiteGuard(deps.config.allowedOrigins);
+  const csrf = csrfProtection();
+  const auth = authenticate(deps.verifier);
+  const login = new LoginService(deps);
+  const refresh = new RefreshService(deps);
+  const register = new RegisterService(deps);
+  const sessions = new SessionsService(deps);
+
+  router.get('/csrf', csrf, (req, res) => {
+    res.setHeader('Cache-Control', 'no-store');
+    res.json({ csrfToken: req.csrfToken() });
+  });
+
+  router.post('/register', jsonBody, async (req, res) => {
+    const body = parse(registerBody, req.body);
+    await register.register(body);
+    res.status(202).json({ status: 'accepted' });
+  });
+
+  router.post('/login', crossSite, jsonBody, async (req, res) => {
+    const body = parse(loginBody, req.body);
+    const ctx = contextOf(req);
+    const user = await login.checkCredentials(body, ctx);
+    await sendSignedIn(deps, res, await login.openSession(user, body, ctx));
+  });
+
+  router.post('/refresh', crossSite, csrf, async (req, res) => {
+    const presented = refreshCookie(req);
+    const outcome = await refresh.refresh(presented, contextOf(req));
+    if (!outcome.ok) {
+      if (DEAD_COOKIE.has(outcome.code)) clearRefreshCookie(res);
+      throw new AppError(outcome.code);
+    }
+    await sendSignedIn(deps, res, outcome.signedIn);
+  });
+
+  // With a Bearer token no cookie is involved and no CSRF token is needed.
+  router.post(
+    '/logout',
+    (req, res, next) => (bearerToken(req.get('authorization')) ? auth(req, res, next) : crossSite(req, res, (e?: unknown) => (e ? next(e) : csrf(req, res, next)))),
+    async (req, res) => {
+      const ctx = contextOf(req);
+      if (req.auth) {
+        await sessions.revoke(req.auth.sub, req.auth.sid, 'logout', ctx);
+      } else {
+        const outcome = await sessionOfCookie(deps, refreshCookie(req));
+        if (outcome) await sessions.revoke(outcome.userId, outcome.sessionId, 'logout', ctx);
+      }
+      clearRefreshCookie(res);
+      res.status(204).end();
+    },
+  );
+
+  router.post('/logout-all', auth, async (req, res) => {
+    await sessions.revokeAll(req.auth!.sub, contextOf(req));
+    clearRefreshCookie(res);
+    res.status(204).end();
+  });
+
+  router.post('/switch-organization', auth, jsonBody, async (req, res) => {
+    const { organizationId } = parse(switchOrganizationBody, req.body);
+    const { sub, sid } = req.auth!;
+    const { membership, organization } = await activeMembership(sub, organizationId);
+    const user = await User.findByPk(sub);
+    if (!user) throw new AppError('session_revoked');
+    await deps.db.query('UPDATE sessions SET organization_id = :org, membership_id = :mid WHERE id = :sid AND user_id = :sub', {
+      replacements: { org: organization.id, mid: membership.id, sid, sub },
+    });
+    await sendSignedIn(deps, res, {
+      user: toPublicUser(user),
+      session: { id: sid, idleExpiresAt: new Date(0), expiresAt: new Date(0) },
+      token: { tokenVersion: user.tokenVersion, organizationId: organization.id, membershipId: membership.id, permissionsVersion: membership.permissionsVersion },
+      organization: { id: organization.id, name: organization.name },
+    });
+  });
+
+  return router;
+}
+
+function refreshCookie(req: Request): string {
+  const token: unknown = req.cookies?.[REFRESH_COOKIE];
+  if (typeof token !== 'string' || !/^[A-Za-z0-9_-]{43,128}$/.test(token)) throw new AppError('refresh_token_invalid');
+  return token;
+}
+
+/** The live session a refresh cookie belongs to (used or not); logout with a stale cookie still works. */
+async function sessionOfCookie(deps: ApiDeps, token: string): Promise<{ userId: string; sessionId: string } | undefined> {
+  const [session] = await deps.db.query<{ id: string; user_id: string }>(
+    'SELECT s.id, s.user_id FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id WHERE rt.token_hash = :hash',
+    { type: QueryTypes.SELECT, replacements: { hash: sha256(token) } },
+  );
+  return session ? { userId: session.user_id, sessionId: session.id } : undefined;
+}

@@ -1,0 +1,88 @@
+import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
+import { deriveKey, randomSecret, seal, sha256, unseal } from '../../../../../shared/src/tokens/sealing';
+
+/** A refresh token row locked with its session, user and membership, as rotation sees it. */
+export interface RefreshRow {
+  id: string;
+  used_at: Date | null;
+  sealed_successor: Buffer | null;
+  session_id: string;
+  user_id: string;
+  revoked_at: Date | null;
+  expires_at: Date;
+  idle_expires_at: Date;
+  organization_id: string | null;
+  membership_id: string | null;
+  user_status: 'active' | 'suspended';
+  token_version: number;
+  email: string;
+  name: string | null;
+  email_verified_at: Date | null;
+  organization_name: string | null;
+  membership_status: 'active' | 'removed' | null;
+  permissions_version: number | null;
+  organization_status: 'active' | 'suspended' | null;
+}
+
+const LOCK_BY_HASH = `
+  SELECT rt.id, rt.used_at, rt.sealed_successor, s.id AS session_id, s.user_id, s.revoked_at, s.expires_at,
+         s.idle_expires_at, s.organization_id, s.membership_id, u.status AS user_status, u.token_version,
+         u.email, u.name, u.email_verified_at, o.name AS organization_name,
+         m.status AS membership_status, m.permissions_version, o.status AS organization_status
+  FROM refresh_tokens rt
+  JOIN sessions s ON s.id = rt.session_id
+  JOIN users u ON u.id = s.user_id
+  LEFT JOIN memberships m ON m.id = s.membership_id
+  LEFT JOIN organizations o ON o.id = s.organization_id
+  WHERE rt.token_hash = :hash
+  FOR UPDATE OF rt, s`;
+
+/** Storage of refresh tokens: only hashes, plus a successor sealed under its parent for the grace window. */
+export class RefreshTokensRepository {
+  constructor(private readonly db: Sequelize) {}
+
+  /** Issues a new token in a session's family; returns the raw token (never stored). */
+  async issue(t: Transaction, sessionId: string, parentId: string | null = null): Promise<{ id: string; token: string }> {
+    const token = randomSecret(32);
+    const [row] = await this.db.query<{ id: string }>(
+      'INSERT INTO refresh_tokens (session_id, token_hash, parent_id) VALUES (:sessionId, :hash, :parentId) RETURNING id',
+      { type: QueryTypes.SELECT, transaction: t, replacements: { sessionId, hash: sha256(token), parentId } },
+    );
+    return { id: row!.id, token };
+  }
+
+  /** Locks the token's row and its session (serialising rotation with revocation). */
+  async lock(t: Transaction, token: string): Promise<RefreshRow | undefined> {
+    const [row] = await this.db.query<RefreshRow>(LOCK_BY_HASH, { type: QueryTypes.SELECT, transaction: t, replacements: { hash: sha256(token) } });
+    return row;
+  }
+
+  /** Marks the parent used and keeps its successor sealed with a key only the parent's holder can derive. */
+  async markUsed(t: Transaction, parent: { id: string; token: string }, successor: string): Promise<void> {
+    const sealed = seal(Buffer.from(successor), deriveKey(parent.token, 'refresh-successor'));
+    await this.db.query('UPDATE refresh_tokens SET used_at = now(), sealed_successor = :sealed WHERE id = :id', {
+      transaction: t,
+      replacements: { id: parent.id, sealed },
+    });
+  }
+
+  /** Opens the successor sealed under `token`, or undefined when it cannot be opened. */
+  openSuccessor(row: Pick<RefreshRow, 'sealed_successor'>, token: string): string | undefined {
+    if (!row.sealed_successor) return undefined;
+    try {
+      return unseal(row.sealed_successor, deriveKey(token, 'refresh-successor')).toString();
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Forgets sealed successors once their grace window has passed (they are only for racing tabs). */
+  async dropExpiredSuccessors(graceSeconds: number): Promise<number> {
+    const [, meta] = await this.db.query(
+      `UPDATE refresh_tokens SET sealed_successor = NULL
+       WHERE sealed_successor IS NOT NULL AND used_at < now() - make_interval(secs => :grace)`,
+      { replacements: { grace: graceSeconds } },
+    );
+    return Number((meta as { rowCount?: number })?.rowCount ?? 0);
+  }
+}

@@ -1,0 +1,121 @@
+import type { ErrorCode } from '../../../../../shared/src/errors/codes';
+import { buildEvent, insertOutboxEvent } from '../../../../../shared/src/events/outbox';
+import type { SecurityEvent } from '../../../../../shared/src/events/schemas';
+import type { RevocationResult } from '../../../../../shared/src/security/revocations';
+import type { ApiDeps } from '../../deps';
+import type { RequestContext } from '../../http/request-context';
+import { publishAfterCommit } from '../events/publish-after-commit';
+import { RefreshTokensRepository, type RefreshRow } from './refresh-tokens.repository';
+import { toPublicUser, type SignedIn } from './token-response';
+
+/** How far `followSuccessors` walks a chain of rotations that all happened within the grace window. */
+const MAX_CHAIN = 8;
+
+type RefreshRefusal = Extract<
+  ErrorCode,
+  'refresh_token_invalid' | 'session_revoked' | 'session_expired' | 'refresh_token_reused' | 'user_suspended' | 'organization_suspended' | 'membership_inactive'
+>;
+
+export type RefreshOutcome = { ok: true; signedIn: SignedIn } | { ok: false; code: RefreshRefusal };
+
+/**
+ * Refresh-token rotation with reuse detection (contract section 2).
+ * - an unused token is rotated: marked used, successor issued in the same family;
+ * - a used token within the grace window yields the same successor (racing tabs stay signed in);
+ * - a used token after the window revokes the whole family, at once, and raises an alert event.
+ * The token row and its session are locked, so rotation, reuse and revocation are serialised.
+ */
+export class RefreshService {
+  private readonly repo: RefreshTokensRepository;
+  constructor(private readonly deps: ApiDeps) {
+    this.repo = new RefreshTokensRepository(deps.db);
+  }
+
+  async refresh(presented: string, ctx: RequestContext): Promise<RefreshOutcome> {
+    const { db, config } = this.deps;
+    let revocation: RevocationResult | undefined;
+    const events: SecurityEvent[] = [];
+    const outcome = await db.transaction(async (t): Promise<RefreshOutcome> => {
+      const row = await this.repo.lock(t, presented);
+      if (!row) return { ok: false, code: 'refresh_token_invalid' };
+      if (row.revoked_at) return { ok: false, code: 'session_revoked' };
+      const now = Date.now();
+      if (row.expires_at.getTime() <= now || row.idle_expires_at.getTime() <= now) return { ok: false, code: 'session_expired' };
+      if (row.used_at) {
+        const withinGrace = now - row.used_at.getTime() <= config.refresh.graceSeconds * 1000;
+        const successor = withinGrace ? await this.followSuccessors(t, row, presented) : undefined;
+        if (successor) {
+          const refusal = contextRefusal(successor.row);
+          return refusal ? { ok: false, code: refusal } : { ok: true, signedIn: toSignedIn(successor.row, successor.token) };
+        }
+        const revokedSessionIds = await this.deps.revocations.revokeSessions(t, row.user_id, { sessionIds: [row.session_id] }, 'refresh_token_reused');
+        revocation = { userId: row.user_id, revokedSessionIds };
+        const event = buildEvent({
+          type: 'refresh_token.reused',
+          source: 'api',
+          actor: { type: 'system', id: 'latchkey-api' },
+          requestId: ctx.requestId,
+          ip: ctx.ip,
+          userAgent: ctx.userAgent,
+          data: { sessionId: row.session_id, userId: row.user_id, ...(ctx.ip ? { ip: ctx.ip.slice(0, 64) } : {}), ...(ctx.userAgent ? { userAgent: ctx.userAgent } : {}) },
+        });
+        await insertOutboxEvent(db, t, event);
+        events.push(event);
+        return { ok: false, code: 'refresh_token_reused' };
+      }
+      const refusal = contextRefusal(row);
+      if (refusal) return { ok: false, code: refusal };
+
+      const successor = await this.repo.issue(t, row.session_id, row.id);
+      await this.repo.markUsed(t, { id: row.id, token: presented }, successor.token);
+      const [[slid]] = (await db.query(
+        `UPDATE sessions SET last_used_at = now(), idle_expires_at = LEAST(now() + make_interval(secs => :idle), expires_at)
+         WHERE id = :id RETURNING idle_expires_at`,
+        { transaction: t, replacements: { id: row.session_id, idle: config.refresh.idleTtl } },
+      )) as unknown as [[{ idle_expires_at: Date }]];
+      return { ok: true, signedIn: toSignedIn({ ...row, idle_expires_at: slid.idle_expires_at }, successor.token) };
+    });
+    if (revocation) await this.deps.revocations.writeThrough(revocation);
+    publishAfterCommit(this.deps, events);
+    return outcome;
+  }
+
+  /** Opens successors sealed under each token in turn, to the newest one (all within the window). */
+  private async followSuccessors(t: Parameters<RefreshTokensRepository['lock']>[0], row: RefreshRow, token: string) {
+    let current = { row, token };
+    for (let i = 0; i < MAX_CHAIN; i++) {
+      const next = this.repo.openSuccessor(current.row, current.token);
+      if (!next) return undefined;
+      const nextRow = await this.repo.lock(t, next);
+      if (!nextRow || nextRow.session_id !== row.session_id) return undefined;
+      current = { row: nextRow, token: next };
+      if (!nextRow.used_at) return current;
+      if (Date.now() - nextRow.used_at.getTime() > this.deps.config.refresh.graceSeconds * 1000) return undefined;
+    }
+    return undefined;
+  }
+}
+
+/** A session may refresh only while its user is active and, with an organization, its membership too. */
+function contextRefusal(row: RefreshRow): RefreshRefusal | undefined {
+  if (row.user_status !== 'active') return 'user_suspended';
+  if (row.membership_id) {
+    if (row.organization_status !== 'active') return row.organization_status === 'suspended' ? 'organization_suspended' : 'membership_inactive';
+    if (row.membership_status !== 'active') return 'membership_inactive';
+  }
+  return undefined;
+}
+
+function toSignedIn(row: RefreshRow, refreshToken: string): SignedIn {
+  const inOrg = row.membership_id && row.organization_id;
+  return {
+    user: toPublicUser({ id: row.user_id, email: row.email, name: row.name, email_verified_at: row.email_verified_at }),
+    session: { id: row.session_id, idleExpiresAt: row.idle_expires_at, expiresAt: row.expires_at },
+    token: {
+      tokenVersion: row.token_version,
+      ...(inOrg ? { organizationId: row.organization_id!, membershipId: row.membership_id!, permissionsVersion: row.permissions_version! } : {}),
+    },
+    ...(inOrg ? { organization: { id: row.organization_id!, name: row.organization_name! } } : {}),
+    refreshToken,
+  };
+}

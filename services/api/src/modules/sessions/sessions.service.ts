@@ -1,0 +1,103 @@
+import { Op, type Transaction } from 'sequelize';
+import { Session } from '../../../../../shared/src/db/models';
+import { AppError } from '../../../../../shared/src/errors/app-error';
+import { buildEvent, insertOutboxEvent } from '../../../../../shared/src/events/outbox';
+import type { SecurityEvent } from '../../../../../shared/src/events/schemas';
+import type { RevocationResult } from '../../../../../shared/src/security/revocations';
+import type { ApiDeps } from '../../deps';
+import type { RequestContext } from '../../http/request-context';
+import { publishAfterCommit } from '../events/publish-after-commit';
+
+/** A session as its owner sees it in `GET /sessions`. */
+export interface SessionView {
+  id: string;
+  deviceName: string | null;
+  userAgent: string | null;
+  ip: string | null;
+  createdAt: Date;
+  lastUsedAt: Date;
+  expiresAt: Date;
+  current: boolean;
+}
+
+/**
+ * Listing and synchronous revocation of sessions (G1): the change commits with its outbox event,
+ * then Redis is written through before the caller answers, so every API process refuses at once.
+ */
+export class SessionsService {
+  constructor(private readonly deps: ApiDeps) {}
+
+  async list(userId: string, currentSessionId: string): Promise<SessionView[]> {
+    const sessions = await Session.findAll({
+      where: { userId, revokedAt: null, expiresAt: { [Op.gt]: new Date() }, idleExpiresAt: { [Op.gt]: new Date() } },
+      order: [['lastUsedAt', 'DESC']],
+      limit: 500,
+    });
+    return sessions.map((s) => ({
+      id: s.id,
+      deviceName: s.deviceName,
+      userAgent: s.userAgent,
+      ip: s.ip,
+      createdAt: s.createdAt,
+      lastUsedAt: s.lastUsedAt,
+      expiresAt: new Date(Math.min(s.expiresAt.getTime(), s.idleExpiresAt.getTime())),
+      current: s.id === currentSessionId,
+    }));
+  }
+
+  /** Revokes one of the user's own sessions; someone else's (or an unknown id) is a 404. */
+  async revoke(userId: string, sessionId: string, reason: string, ctx: RequestContext): Promise<void> {
+    await this.apply(userId, ctx, async (t) => {
+      const session = await Session.findOne({ where: { id: sessionId, userId }, transaction: t, lock: t.LOCK.UPDATE });
+      if (!session) throw new AppError('not_found');
+      const revokedSessionIds = await this.deps.revocations.revokeSessions(t, userId, { sessionIds: [sessionId] }, reason);
+      return {
+        result: { userId, revokedSessionIds },
+        event: !revokedSessionIds.length
+          ? undefined
+          : reason === 'logout'
+            ? { type: 'auth.logout' as const, data: { userId, sessionId } }
+            : { type: 'session.revoked' as const, data: { sessionId, reason } },
+      };
+    });
+  }
+
+  /** Signs the user out everywhere: token version bumped, every family revoked. */
+  async revokeAll(userId: string, ctx: RequestContext): Promise<void> {
+    await this.apply(userId, ctx, async (t) => {
+      const user = await this.deps.revocations.bumpTokenVersion(t, userId);
+      const revokedSessionIds = await this.deps.revocations.revokeSessions(t, userId, {}, 'logout_all');
+      return { result: { userId, revokedSessionIds, user }, event: { type: 'user.logged_out_all' as const, data: { userId } } };
+    });
+  }
+
+  private async apply(
+    userId: string,
+    ctx: RequestContext,
+    change: (t: Transaction) => Promise<{
+      result: RevocationResult;
+      event?: Pick<SecurityEvent, 'type' | 'data'>;
+    }>,
+  ): Promise<void> {
+    const { db } = this.deps;
+    const events: SecurityEvent[] = [];
+    const { result } = await db.transaction(async (t) => {
+      const out = await change(t);
+      if (out.event) {
+        const event = buildEvent({
+          ...(out.event as SecurityEvent),
+          source: 'api',
+          actor: { type: 'user', id: userId },
+          requestId: ctx.requestId,
+          ip: ctx.ip,
+          userAgent: ctx.userAgent,
+        });
+        await insertOutboxEvent(db, t, event);
+        events.push(event);
+      }
+      return out;
+    });
+    await this.deps.revocations.writeThrough(result);
+    publishAfterCommit(this.deps, events);
+  }
+}

@@ -1,0 +1,41 @@
+import { randomUUID } from 'node:crypto';
+import type { Sequelize, Transaction } from 'sequelize';
+import { parseEvent, type EventType, type SecurityEvent, type EventOf } from './schemas';
+
+/** What the caller knows of an event; the id, version and time are filled in here. */
+export type NewEvent<T extends EventType = EventType> = Omit<EventOf<T>, 'id' | 'version' | 'occurredAt'> & {
+  occurredAt?: string;
+};
+
+/** Builds a complete, validated envelope. */
+export function buildEvent<T extends EventType>(input: NewEvent<T>): EventOf<T> {
+  return parseEvent({ ...input, id: randomUUID(), version: 1, occurredAt: input.occurredAt ?? new Date().toISOString() }) as EventOf<T>;
+}
+
+/**
+ * Writes the event row inside the caller's transaction (the transactional outbox). The row is the
+ * durable promise that the event will be processed; it is enqueued after commit, and the worker's
+ * relay enqueues any row that never made it.
+ */
+export async function insertOutboxEvent(db: Sequelize, transaction: Transaction, event: SecurityEvent): Promise<void> {
+  await db.query(
+    `INSERT INTO events (id, type, version, occurred_at, source, actor_type, actor_id, request_id, idempotency_key, ip, user_agent, data)
+     VALUES (:id, :type, 1, :occurredAt, :source, :actorType, :actorId, :requestId, :idempotencyKey, :ip, :userAgent, :data)`,
+    {
+      transaction,
+      replacements: {
+        id: event.id,
+        type: event.type,
+        occurredAt: event.occurredAt,
+        source: event.source,
+        actorType: event.actor.type,
+        actorId: event.actor.id,
+        requestId: event.requestId ?? null,
+        idempotencyKey: event.idempotencyKey ?? null,
+        ip: event.ip ?? null,
+        userAgent: event.userAgent ?? null,
+        data: JSON.stringify(event.data),
+      },
+    },
+  );
+}

@@ -1,0 +1,38 @@
+/**
+ * Every Redis key Latchkey uses, built in one place, with its time to live beside it.
+ *
+ * A user's verification keys share the hash tag `{u:<id>}`, so the one pipelined read per request
+ * stays on one Redis Cluster slot. Values start with a version number; writers only ever replace a
+ * value with one of an equal or higher version (see state-cache.ts), which keeps versions monotonic.
+ */
+export function createKeys(prefix: string) {
+  return {
+    /** `<tokenVersion>|<status>` of a user. */
+    user: (userId: string) => `${prefix}:{u:${userId}}:user`,
+    /** `<0|1>|<live|revoked>|<expiresAt epoch s>` of one session of that user. */
+    session: (userId: string, sessionId: string) => `${prefix}:{u:${userId}}:s:${sessionId}`,
+    /** `<permissionsVersion>|<active|removed|none>|<organizationId>|<organization status>` of a membership. */
+    membership: (userId: string, membershipId: string) => `${prefix}:{u:${userId}}:m:${membershipId}`,
+    /** JSON array of the permissions a membership had at one permissions version (immutable). */
+    permissions: (membershipId: string, permissionsVersion: number) =>
+      `${prefix}:{m:${membershipId}}:perm:${permissionsVersion}`,
+    /** Per-limiter counters (rate limits, failed sign-ins). */
+    limit: (name: string, subject: string) => `${prefix}:{rl:${name}:${subject}}`,
+    /** MFA challenges, single use, five minutes. */
+    mfaChallenge: (challengeHash: string) => `${prefix}:mfa:${challengeHash}`,
+    /** The Postgres state revision this Redis last agreed with; a lower one means an old snapshot. */
+    stateRevision: () => `${prefix}:state-revision`,
+  };
+}
+
+export type Keys = ReturnType<typeof createKeys>;
+
+/** Time to live of each kind of key, in seconds. Missing keys are rebuilt from Postgres. */
+export const KEY_TTL = {
+  user: 24 * 3600,
+  membership: 24 * 3600,
+  /** Sessions live until their absolute expiry; revoked ones stay as long as any token could. */
+  revokedSession: 24 * 3600,
+  permissions: 24 * 3600,
+  mfaChallenge: 300,
+} as const;

@@ -1,0 +1,76 @@
+import { randomUUID } from 'node:crypto';
+import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
+import { QueryTypes, type Sequelize } from 'sequelize';
+import { deriveKey, seal, unseal } from './sealing';
+
+export type SigningAlgorithm = 'ES256' | 'EdDSA' | 'RS256';
+
+/** A signing key as the API uses it: private part for signing, public JWK for the JWKS. */
+export interface SigningKey {
+  kid: string;
+  alg: SigningAlgorithm;
+  publicJwk: JWK;
+  privateKey: CryptoKey;
+  createdAt: Date;
+  retiredAt: Date | null;
+}
+
+interface KeyRow {
+  kid: string;
+  alg: SigningAlgorithm;
+  public_jwk: JWK;
+  private_jwk_sealed: Buffer;
+  created_at: Date;
+  retired_at: Date | null;
+}
+
+const keyGenOptions = { ES256: {}, EdDSA: { crv: 'Ed25519' }, RS256: { modulusLength: 2048 } } as const;
+
+/** Creates a key pair and stores it, private part sealed with the key-encryption secret. */
+export async function createSigningKey(db: Sequelize, alg: SigningAlgorithm, secret: string): Promise<string> {
+  const { publicKey, privateKey } = await generateKeyPair(alg, { ...keyGenOptions[alg], extractable: true });
+  const kid = `${new Date().toISOString().slice(0, 10)}-${randomUUID().slice(0, 8)}`;
+  const publicJwk = { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' };
+  const privateJwk = await exportJWK(privateKey);
+  const sealed = seal(Buffer.from(JSON.stringify(privateJwk)), deriveKey(secret, 'signing-keys'));
+  await db.query('INSERT INTO signing_keys (kid, alg, public_jwk, private_jwk_sealed) VALUES (:kid, :alg, :jwk, :sealed)', {
+    replacements: { kid, alg, jwk: JSON.stringify(publicJwk), sealed },
+  });
+  return kid;
+}
+
+/**
+ * Rotation: a new key becomes the signing key, the previous ones are marked retired (they stay
+ * published for `verifyWindow` seconds so tokens they signed keep verifying), and keys retired
+ * longer ago than that are deleted.
+ */
+export async function rotateSigningKeys(db: Sequelize, alg: SigningAlgorithm, secret: string, verifyWindow: number) {
+  const kid = await createSigningKey(db, alg, secret);
+  await db.query('UPDATE signing_keys SET retired_at = now() WHERE retired_at IS NULL AND kid <> :kid', { replacements: { kid } });
+  const [, deleted] = await db.query(
+    `DELETE FROM signing_keys WHERE retired_at < now() - make_interval(secs => :window)`,
+    { replacements: { window: verifyWindow } },
+  );
+  return { kid, deleted: Number((deleted as { rowCount?: number })?.rowCount ?? 0) };
+}
+
+/** Every key still inside its verification window, newest first. */
+export async function loadSigningKeys(db: Sequelize, secret: string, verifyWindow: number): Promise<SigningKey[]> {
+  const rows = await db.query<KeyRow>(
+    `SELECT * FROM signing_keys
+     WHERE retired_at IS NULL OR retired_at > now() - make_interval(secs => :window)
+     ORDER BY created_at DESC`,
+    { type: QueryTypes.SELECT, replacements: { window: verifyWindow } },
+  );
+  const sealingKey = deriveKey(secret, 'signing-keys');
+  return Promise.all(
+    rows.map(async (r) => ({
+      kid: r.kid,
+      alg: r.alg,
+      publicJwk: r.public_jwk,
+      privateKey: (await importJWK(JSON.parse(unseal(r.private_jwk_sealed, sealingKey).toString()), r.alg)) as CryptoKey,
+      createdAt: r.created_at,
+      retiredAt: r.retired_at,
+    })),
+  );
+}

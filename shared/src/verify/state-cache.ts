@@ -1,0 +1,99 @@
+import type Redis from 'ioredis';
+import type { Cluster, Result } from 'ioredis';
+import type { Keys } from '../redis/keys';
+import { KEY_TTL } from '../redis/keys';
+import { codec, type AuthState, type MembershipState, type SessionState, type UserState } from './auth-state';
+
+type RedisLike = Redis | Cluster;
+
+/**
+ * Replaces a value only when the stored one has an equal or lower leading version, so a slow
+ * reader that fetched old state from Postgres can never overwrite a newer write (G4).
+ */
+const SET_IF_NOT_OLDER = `
+local current = redis.call('GET', KEYS[1])
+if current then
+  local stored = tonumber(string.match(current, '^(%d+)|'))
+  if stored and stored > tonumber(ARGV[1]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+return 1`;
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    lkSetIfNotOlder(key: string, version: number, value: string, ttl: number): Result<number, Context>;
+  }
+}
+
+/** The verification state in Redis: one MGET to read, versioned writes to fill and update. */
+export class StateCache {
+  constructor(
+    readonly redis: RedisLike,
+    readonly keys: Keys,
+  ) {
+    if (!(redis as Redis).lkSetIfNotOlder) {
+      redis.defineCommand('lkSetIfNotOlder', { numberOfKeys: 1, lua: SET_IF_NOT_OLDER });
+    }
+  }
+
+  /** One round trip: every key lives under the user's hash tag. Undecodable values count as missing. */
+  async read(userId: string, sessionId: string, membershipId?: string): Promise<Partial<AuthState>> {
+    const keys = [this.keys.user(userId), this.keys.session(userId, sessionId)];
+    if (membershipId) keys.push(this.keys.membership(userId, membershipId));
+    const [user, session, membership] = await this.redis.mget(keys);
+    return {
+      user: user ? codec.user.decode(user) : undefined,
+      session: session ? codec.session.decode(session) : undefined,
+      membership: membership ? codec.membership.decode(membership) : undefined,
+    };
+  }
+
+  /** Writes a whole state read from Postgres (read-through), never lowering any stored version. */
+  async fill(userId: string, sessionId: string, membershipId: string | undefined, state: AuthState): Promise<void> {
+    const pipeline = this.redis.pipeline();
+    this.queueUser(pipeline, userId, state.user);
+    this.queueSession(pipeline, userId, sessionId, state.session);
+    if (membershipId && state.membership) this.queueMembership(pipeline, userId, membershipId, state.membership);
+    await execOrThrow(pipeline);
+  }
+
+  async writeUser(userId: string, state: UserState): Promise<void> {
+    await execOrThrow(this.queueUser(this.redis.pipeline(), userId, state));
+  }
+
+  async writeSessions(userId: string, sessions: Array<{ id: string; state: SessionState }>): Promise<void> {
+    if (sessions.length === 0) return;
+    const pipeline = this.redis.pipeline();
+    for (const s of sessions) this.queueSession(pipeline, userId, s.id, s.state);
+    await execOrThrow(pipeline);
+  }
+
+  async writeMemberships(entries: Array<{ userId: string; membershipId: string; state: MembershipState }>): Promise<void> {
+    if (entries.length === 0) return;
+    const pipeline = this.redis.pipeline();
+    for (const e of entries) this.queueMembership(pipeline, e.userId, e.membershipId, e.state);
+    await execOrThrow(pipeline);
+  }
+
+  private queueUser(p: Pipeline, userId: string, s: UserState) {
+    return p.lkSetIfNotOlder(this.keys.user(userId), codec.user.version(s), codec.user.encode(s), KEY_TTL.user);
+  }
+
+  private queueSession(p: Pipeline, userId: string, sessionId: string, s: SessionState) {
+    const untilExpiry = s.expiresAt - Math.floor(Date.now() / 1000);
+    const ttl = s.revoked ? KEY_TTL.revokedSession : Math.max(1, untilExpiry);
+    return p.lkSetIfNotOlder(this.keys.session(userId, sessionId), codec.session.version(s), codec.session.encode(s), ttl);
+  }
+
+  private queueMembership(p: Pipeline, userId: string, membershipId: string, s: MembershipState) {
+    const key = this.keys.membership(userId, membershipId);
+    return p.lkSetIfNotOlder(key, codec.membership.version(s), codec.membership.encode(s), KEY_TTL.membership);
+  }
+}
+
+type Pipeline = ReturnType<RedisLike['pipeline']>;
+
+async function execOrThrow(pipeline: Pipeline): Promise<void> {
+  const results = await pipeline.exec();
+  for (const [err] of results ?? []) if (err) throw err;
+}
