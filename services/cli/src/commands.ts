@@ -1,0 +1,79 @@
+import type { Sequelize } from 'sequelize';
+import type { Config } from '../../../shared/src/config/load-config';
+import { createMigrator, migrateToLatest } from '../../../shared/src/db/migrator';
+import type { Logger } from '../../../shared/src/logging/logger';
+import { SERVICE_SCOPES, createServiceClient, revokeServiceClient, type ServiceScope } from '../../../shared/src/security/service-credentials';
+import { rotateSigningKeys } from '../../../shared/src/tokens/signing-keys';
+
+export interface CliContext {
+  config: Config;
+  db: Sequelize;
+  flags: Record<string, string | true>;
+  logger: Logger;
+  out(line: string): void;
+}
+
+export interface CliCommand {
+  name: string;
+  help: string;
+  run(ctx: CliContext): Promise<number>;
+}
+
+function flag(ctx: CliContext, name: string): string {
+  const value = ctx.flags[name];
+  if (typeof value !== 'string' || !value) throw new Error(`--${name} is required`);
+  return value;
+}
+
+/** Every operator command; each is small and does one thing. */
+export const COMMANDS: CliCommand[] = [
+  {
+    name: 'migrate down',
+    help: 'revert the latest migration',
+    async run(ctx) {
+      const reverted = await createMigrator(ctx.db).down();
+      ctx.out(reverted.length ? `reverted ${reverted.map((m) => m.name).join(', ')}` : 'nothing to revert');
+      return 0;
+    },
+  },
+  {
+    name: 'migrate',
+    help: 'apply pending migrations',
+    async run(ctx) {
+      const applied = await migrateToLatest(ctx.db);
+      ctx.out(applied.length ? `applied ${applied.join(', ')}` : 'schema is current');
+      return 0;
+    },
+  },
+  {
+    name: 'keys rotate',
+    help: 'add a signing key; retire the previous ones; drop those past their window',
+    async run(ctx) {
+      const { jwt } = ctx.config;
+      const { kid, deleted } = await rotateSigningKeys(ctx.db, jwt.algorithm, jwt.keyEncryptionSecret, jwt.keyVerifyWindow);
+      ctx.out(`signing key ${kid} (${jwt.algorithm}) is now active; ${deleted} expired key(s) removed`);
+      return 0;
+    },
+  },
+  {
+    name: 'service-client create',
+    help: '--name NAME --scopes a,b: prints the credential once',
+    async run(ctx) {
+      const scopes = flag(ctx, 'scopes').split(',').map((s) => s.trim()).filter(Boolean);
+      const unknown = scopes.filter((s) => !(SERVICE_SCOPES as readonly string[]).includes(s));
+      if (unknown.length || scopes.length === 0) throw new Error(`unknown scope(s) ${unknown.join(', ')}; known: ${SERVICE_SCOPES.join(', ')}`);
+      const { credential } = await createServiceClient(flag(ctx, 'name'), scopes as ServiceScope[]);
+      ctx.out(credential);
+      return 0;
+    },
+  },
+  {
+    name: 'service-client revoke',
+    help: '--name NAME',
+    async run(ctx) {
+      const revoked = await revokeServiceClient(flag(ctx, 'name'));
+      ctx.out(revoked ? 'revoked' : 'no live client of that name');
+      return revoked ? 0 : 1;
+    },
+  },
+];

@@ -1,0 +1,47 @@
+import type Redis from 'ioredis';
+import type { Sequelize, Transaction } from 'sequelize';
+import type { Config } from '../../shared/src/config/load-config';
+import type { EventOf, EventType } from '../../shared/src/events/schemas';
+import type { Logger } from '../../shared/src/logging/logger';
+import type { MailTransport } from '../../shared/src/mail/mailer';
+import type { Keys } from '../../shared/src/redis/keys';
+import type { Revocations } from '../../shared/src/security/revocations';
+import type { StateCache } from '../../shared/src/verify/state-cache';
+
+/** What every handler may use. */
+export interface HandlerContext {
+  config: Config;
+  db: Sequelize;
+  redis: Redis;
+  keys: Keys;
+  cache: StateCache;
+  revocations: Revocations;
+  mailer: MailTransport;
+  logger: Logger;
+}
+
+/** The audit record an event produces (the framework adds id, event id, type, time, actor, chain). */
+export interface AuditFacts {
+  severity: 'info' | 'warning' | 'critical';
+  userId?: string | null;
+  organizationId?: string | null;
+  sessionId?: string | null;
+  details?: Record<string, unknown>;
+}
+
+/**
+ * One handler per event type, in two phases, so that every delivery is safe:
+ * - `apply` changes Postgres inside the framework's transaction, together with the event's one
+ *   audit record (unique on the event id). It runs at most once per event id: a redelivered event
+ *   whose audit record exists skips it. Versions are only ever set to "at least N".
+ * - `sync` runs after commit on every delivery (also redeliveries), and rewrites the affected
+ *   Redis state from Postgres, so a crash between commit and cache write is repaired by the retry.
+ *   It may also send notices; it must be idempotent.
+ */
+export interface EventHandler<T extends EventType> {
+  apply(event: EventOf<T>, t: Transaction, ctx: HandlerContext): Promise<AuditFacts>;
+  sync(event: EventOf<T>, ctx: HandlerContext): Promise<void>;
+}
+
+/** The typed registry: exactly one handler for every event type (checked at compile time and start). */
+export type HandlerRegistry = { [T in EventType]: EventHandler<T> };
