@@ -1,0 +1,123 @@
+import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
+import { AppError } from '../errors/app-error';
+
+/**
+ * The Postgres changes behind role changes, removals, suspensions and permission changes, shared by
+ * the API (synchronous paths) and the workers (event handlers), so both bump versions the same way.
+ * Every change bumps `permissions_version`: tokens and Redis values are versioned by it, and Redis
+ * writes never lower a version, so a change without a bump could not reach the cache.
+ */
+
+/** The active membership of a user in an organization, locked for the rest of the transaction. */
+export async function lockMembership(
+  db: Sequelize,
+  t: Transaction,
+  organizationId: string,
+  userId: string,
+): Promise<{ id: string; role: string; status: 'active' | 'removed'; permissions_version: number }> {
+  const [row] = await db.query<{ id: string; role: string; status: 'active' | 'removed'; permissions_version: number }>(
+    `SELECT id, role, status, permissions_version FROM memberships
+     WHERE organization_id = :organizationId AND user_id = :userId FOR UPDATE`,
+    { type: QueryTypes.SELECT, transaction: t, replacements: { organizationId, userId } },
+  );
+  if (!row) throw new AppError('not_found', { detail: `no membership of user ${userId} in organization ${organizationId}` });
+  return row;
+}
+
+/** Refuses an unknown organization (locks its row, so a concurrent suspension waits). */
+export async function lockOrganization(
+  db: Sequelize,
+  t: Transaction,
+  organizationId: string,
+): Promise<{ id: string; status: 'active' | 'suspended' }> {
+  const [row] = await db.query<{ id: string; status: 'active' | 'suspended' }>(
+    'SELECT id, status FROM organizations WHERE id = :organizationId FOR UPDATE',
+    { type: QueryTypes.SELECT, transaction: t, replacements: { organizationId } },
+  );
+  if (!row) throw new AppError('not_found', { detail: `organization ${organizationId} does not exist` });
+  return row;
+}
+
+/** True when `role` is a built-in role or a custom role of that organization. */
+export async function roleExists(db: Sequelize, t: Transaction | null, organizationId: string, role: string): Promise<boolean> {
+  const rows = await db.query(
+    'SELECT 1 FROM roles WHERE name = :role AND (organization_id = :organizationId OR organization_id IS NULL) LIMIT 1',
+    { type: QueryTypes.SELECT, transaction: t ?? undefined, replacements: { organizationId, role } },
+  );
+  return rows.length > 0;
+}
+
+/** Sets a membership's role and bumps its permissions version. */
+export async function setMembershipRole(db: Sequelize, t: Transaction, membershipId: string, role: string): Promise<number> {
+  const [row] = await db.query<{ permissions_version: number }>(
+    `UPDATE memberships SET role = :role, permissions_version = permissions_version + 1, updated_at = now()
+     WHERE id = :membershipId RETURNING permissions_version`,
+    { type: QueryTypes.SELECT, transaction: t, replacements: { membershipId, role } },
+  );
+  return row!.permissions_version;
+}
+
+/** Marks a membership removed and bumps its permissions version. */
+export async function removeMembership(db: Sequelize, t: Transaction, membershipId: string): Promise<number> {
+  const [row] = await db.query<{ permissions_version: number }>(
+    `UPDATE memberships SET status = 'removed', permissions_version = permissions_version + 1, updated_at = now()
+     WHERE id = :membershipId RETURNING permissions_version`,
+    { type: QueryTypes.SELECT, transaction: t, replacements: { membershipId } },
+  );
+  return row!.permissions_version;
+}
+
+/** Sets an organization's status; returns the status it had before. */
+export async function setOrganizationStatus(
+  db: Sequelize,
+  t: Transaction,
+  organizationId: string,
+  status: 'active' | 'suspended',
+): Promise<'active' | 'suspended'> {
+  const before = await lockOrganization(db, t, organizationId);
+  await db.query('UPDATE organizations SET status = :status, updated_at = now() WHERE id = :organizationId', {
+    transaction: t,
+    replacements: { organizationId, status },
+  });
+  return before.status;
+}
+
+/**
+ * Bumps the permissions version of every membership of an organization, or only of those holding
+ * `role` when given. Returns how many memberships were bumped.
+ */
+export async function bumpOrganizationPermissions(
+  db: Sequelize,
+  t: Transaction,
+  organizationId: string,
+  role?: string,
+): Promise<number> {
+  const rows = await db.query(
+    `UPDATE memberships SET permissions_version = permissions_version + 1, updated_at = now()
+     WHERE organization_id = :organizationId ${role ? 'AND role = :role' : ''} RETURNING id`,
+    { type: QueryTypes.SELECT, transaction: t, replacements: { organizationId, role: role ?? null } },
+  );
+  return rows.length;
+}
+
+/**
+ * Bumps every membership of an organization except those already bumped in the very transaction
+ * that recorded the event `eventId` in the outbox (same `now()`): the API's role update bumps the
+ * holders of the changed role synchronously, and bumping them again would make them refresh twice.
+ * An event without an outbox row (or from another transaction) bumps every membership.
+ */
+export async function bumpOrganizationPermissionsOnce(
+  db: Sequelize,
+  t: Transaction,
+  organizationId: string,
+  eventId: string,
+): Promise<number> {
+  const rows = await db.query(
+    `UPDATE memberships SET permissions_version = permissions_version + 1, updated_at = now()
+     WHERE organization_id = :organizationId
+       AND updated_at IS DISTINCT FROM (SELECT created_at FROM events WHERE id = :eventId)
+     RETURNING id`,
+    { type: QueryTypes.SELECT, transaction: t, replacements: { organizationId, eventId } },
+  );
+  return rows.length;
+}

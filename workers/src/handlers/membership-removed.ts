@@ -1,0 +1,26 @@
+import { lockMembership, lockOrganization, removeMembership } from '../../../shared/src/organizations/membership-changes';
+import { StateSync } from '../../../shared/src/verify/state-sync';
+import type { EventHandler } from '../handler';
+
+/**
+ * `membership.removed`: marks the membership removed and bumps its permissions version. Tokens
+ * carrying it are refused with `membership_inactive`, and refresh can no longer issue a token for
+ * that organization (refresh.service.ts re-checks the membership).
+ */
+export const membershipRemoved: EventHandler<'membership.removed'> = {
+  async apply(event, t, ctx) {
+    const { organizationId, userId } = event.data;
+    await lockOrganization(ctx.db, t, organizationId);
+    const membership = await lockMembership(ctx.db, t, organizationId, userId);
+    const permissionsVersion = await removeMembership(ctx.db, t, membership.id);
+    return {
+      severity: 'warning',
+      userId,
+      organizationId,
+      details: { membershipId: membership.id, role: membership.role, previousStatus: membership.status, permissionsVersion },
+    };
+  },
+  async sync(event, ctx) {
+    await new StateSync(ctx.db, ctx.cache).user(event.data.userId);
+  },
+};

@@ -1,0 +1,33 @@
+import { AppError } from '../../../shared/src/errors/app-error';
+import { lockMembership, lockOrganization, roleExists, setMembershipRole } from '../../../shared/src/organizations/membership-changes';
+import { StateSync } from '../../../shared/src/verify/state-sync';
+import type { EventHandler } from '../handler';
+
+/**
+ * `membership.role_changed`: sets the role and bumps the membership's permissions version, so
+ * tokens carrying the old `pv` are refused with `permissions_stale` and the permissions cache
+ * (keyed by version) is never consulted for them again.
+ */
+export const membershipRoleChanged: EventHandler<'membership.role_changed'> = {
+  async apply(event, t, ctx) {
+    const { organizationId, userId, role } = event.data;
+    await lockOrganization(ctx.db, t, organizationId);
+    const membership = await lockMembership(ctx.db, t, organizationId, userId);
+    if (membership.status !== 'active') {
+      throw new AppError('not_found', { detail: `membership ${membership.id} is not active` });
+    }
+    if (!(await roleExists(ctx.db, t, organizationId, role))) {
+      throw new AppError('validation_failed', { detail: `role ${role} does not exist in organization ${organizationId}` });
+    }
+    const permissionsVersion = await setMembershipRole(ctx.db, t, membership.id, role);
+    return {
+      severity: 'info',
+      userId,
+      organizationId,
+      details: { membershipId: membership.id, previousRole: membership.role, role, permissionsVersion },
+    };
+  },
+  async sync(event, ctx) {
+    await new StateSync(ctx.db, ctx.cache).user(event.data.userId);
+  },
+};
