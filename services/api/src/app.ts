@@ -7,8 +7,10 @@ import { requestTimer } from './http/metrics';
 import { requestId } from './http/request-id';
 import { authRoutes } from './modules/auth/auth.routes';
 import { healthRoutes } from './modules/health/health.routes';
+import { introspectRoutes } from './modules/introspect/introspect.routes';
 import { jwksRoutes } from './modules/keys/jwks.routes';
 import { meRoutes } from './modules/me/me.routes';
+import { organizationsRoutes } from './modules/organizations/organizations.routes';
 import { sessionsRoutes } from './modules/sessions/sessions.routes';
 
 /** The Express application, without `listen` (tests drive it with supertest). */
@@ -37,6 +39,8 @@ export function createApp(deps: ApiDeps): Express {
   app.use('/auth', authRoutes(deps));
   app.use('/me', meRoutes(deps));
   app.use('/sessions', sessionsRoutes(deps));
+  app.use('/v1/introspect', introspectRoutes(deps));
+  app.use('/v1/organizations', organizationsRoutes(deps));
 
   app.use(notFound);
   app.use(errorHandler(deps.logger.child({ module: 'http' })));
