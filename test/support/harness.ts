@@ -8,6 +8,7 @@ import { createLogger } from '../../shared/src/logging/logger';
 import { createApp } from '../../services/api/src/app';
 import { createDeps, type ApiDeps } from '../../services/api/src/deps';
 import { TEST_ENV } from './test-env';
+import { withTimeout } from '../../shared/src/util/with-timeout';
 
 export interface Harness {
   config: Config;
@@ -40,9 +41,11 @@ export async function startHarness(env: Record<string, string> = {}, options: { 
     prefix,
     mailFile,
     async close() {
-      const keys = await deps.redis.keys(`${prefix}:*`).catch(() => []);
-      if (keys.length) await deps.redis.del(...keys).catch(() => undefined);
-      await deps.producer.queue.obliterate({ force: true }).catch(() => undefined);
+      if (deps.redis.status === 'ready') {
+        const keys = await deps.redis.keys(`${prefix}:*`).catch(() => []);
+        if (keys.length) await deps.redis.del(...keys).catch(() => undefined);
+        await withTimeout(deps.producer.queue.obliterate({ force: true }).catch(() => undefined), 5_000);
+      }
       await deps.close();
     },
   };

@@ -14,6 +14,7 @@ import { KeyRing } from '../../../shared/src/tokens/key-ring';
 import { PermissionsCache, postgresPermissionsLoader } from '../../../shared/src/verify/permissions';
 import { StateCache } from '../../../shared/src/verify/state-cache';
 import { loadAuthState } from '../../../shared/src/verify/state-repository';
+import { withTimeout } from '../../../shared/src/util/with-timeout';
 import { TokenVerifier } from '../../../shared/src/verify/token-verifier';
 import { createMetrics, type Metrics } from './http/metrics';
 
@@ -87,7 +88,7 @@ export async function createDeps(
     metrics,
     async close() {
       keyRing.stop();
-      await producer.close().catch(() => undefined);
+      await withTimeout(producer.close().catch(() => undefined), 2_000);
       redis.disconnect();
       producerRedis.disconnect();
       await db.close();

@@ -20,6 +20,8 @@ export class EventProducer {
   readonly queue: Queue;
   constructor(connection: ConnectionOptions, prefix: string, queueName = SECURITY_EVENTS_QUEUE) {
     this.queue = new Queue(queueName, { connection, prefix });
+    // Connection errors surface as failed publishes (handled by the outbox); do not crash on them.
+    this.queue.on('error', () => undefined);
   }
 
   async publish(events: SecurityEvent | SecurityEvent[]): Promise<void> {
