@@ -3,7 +3,7 @@ import type { Config } from '../../../shared/src/config/load-config';
 import { createMigrator, migrateToLatest } from '../../../shared/src/db/migrator';
 import type { Logger } from '../../../shared/src/logging/logger';
 import { SERVICE_SCOPES, createServiceClient, revokeServiceClient, type ServiceScope } from '../../../shared/src/security/service-credentials';
-import { rotateSigningKeys } from '../../../shared/src/tokens/signing-keys';
+import { createSigningKey, loadSigningKeys, rotateSigningKeys } from '../../../shared/src/tokens/signing-keys';
 
 export interface CliContext {
   config: Config;
@@ -42,6 +42,20 @@ export const COMMANDS: CliCommand[] = [
     async run(ctx) {
       const applied = await migrateToLatest(ctx.db);
       ctx.out(applied.length ? `applied ${applied.join(', ')}` : 'schema is current');
+      return 0;
+    },
+  },
+  {
+    name: 'keys ensure',
+    help: 'create a signing key only if none is active (first deployment)',
+    async run(ctx) {
+      const { jwt } = ctx.config;
+      const keys = await loadSigningKeys(ctx.db, jwt.keyEncryptionSecret, jwt.keyVerifyWindow);
+      if (keys.some((k) => k.alg === jwt.algorithm && !k.retiredAt)) {
+        ctx.out('an active signing key exists');
+        return 0;
+      }
+      ctx.out(`signing key ${await createSigningKey(ctx.db, jwt.algorithm, jwt.keyEncryptionSecret)} (${jwt.algorithm}) created`);
       return 0;
     },
   },
