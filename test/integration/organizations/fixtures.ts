@@ -1,6 +1,7 @@
+import { QueryTypes } from 'sequelize';
 import { randomUUID } from 'node:crypto';
 import { buildEvent } from '../../../shared/src/events/outbox';
-import type { EventOf, EventType } from '../../../shared/src/events/schemas';
+import { parseEvent, type EventOf, type EventType } from '../../../shared/src/events/schemas';
 import { createServiceClient, type ServiceScope } from '../../../shared/src/security/service-credentials';
 import type { EventHandler, HandlerContext } from '../../../workers/src/handler';
 import { membershipRemoved } from '../../../workers/src/handlers/membership-removed';
@@ -72,6 +73,29 @@ export async function applyEvent<T extends EventType>(h: Harness, type: T, data:
   const ctx = handlerContext(h);
   await h.deps.db.transaction((t) => handler.apply(event, t, ctx));
   await handler.sync(event, ctx);
+}
+
+/** Runs the handler of an event the API wrote to the outbox, from its stored row. */
+export async function applyStoredEvent(h: Harness, eventId: string): Promise<void> {
+  const [row] = await h.deps.db.query<{ type: EventType; data: unknown; occurred_at: Date; source: string; actor_type: string; actor_id: string }>(
+    'SELECT type, data, occurred_at, source, actor_type, actor_id FROM events WHERE id = :eventId',
+    { type: QueryTypes.SELECT, replacements: { eventId } },
+  );
+  if (!row) throw new Error(`no event ${eventId}`);
+  const event = parseEvent({
+    id: eventId,
+    type: row.type,
+    version: 1,
+    occurredAt: row.occurred_at.toISOString(),
+    source: row.source,
+    actor: { type: row.actor_type, id: row.actor_id },
+    data: row.data,
+  });
+  const handler = HANDLERS[event.type] as EventHandler<EventType> | undefined;
+  if (!handler) throw new Error(`no handler for ${event.type}`);
+  const ctx = handlerContext(h);
+  await h.deps.db.transaction((t) => handler.apply(event as never, t, ctx));
+  await handler.sync(event as never, ctx);
 }
 
 export const bearer = (token: string) => `Bearer ${token}`;
