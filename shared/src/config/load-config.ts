@@ -37,6 +37,13 @@ const schema = z
     COOKIE_SECRET: z.string().min(32).optional(),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     TRUST_PROXY: z.string().default('loopback'),
+    // Worker process: jobs processed in parallel, seconds before the outbox relay re-enqueues a
+    // pending event, and an optional port serving the worker's own /metrics (unset: no server).
+    WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
+    OUTBOX_RELAY_DELAY: seconds(1, 3600, 5),
+    WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+    // How long a worker holds a job before another may take it over (after a crash or SIGKILL).
+    WORKER_LOCK_DURATION: seconds(2, 600, 30),
   })
   .superRefine((env, ctx) => {
     if (env.REFRESH_IDLE_TTL > env.REFRESH_ABSOLUTE_TTL) {
@@ -103,6 +110,12 @@ function toConfig(env: z.output<typeof schema>) {
     cookieSecret: env.COOKIE_SECRET ?? DEV_COOKIE_SECRET,
     logLevel: env.LOG_LEVEL,
     trustProxy: env.TRUST_PROXY,
+    worker: {
+      concurrency: env.WORKER_CONCURRENCY,
+      relayDelaySeconds: env.OUTBOX_RELAY_DELAY,
+      metricsPort: env.WORKER_METRICS_PORT,
+      lockDurationSeconds: env.WORKER_LOCK_DURATION,
+    },
   };
 }
 

@@ -22,6 +22,8 @@ export function createKeys(prefix: string) {
     mfaChallenge: (challengeHash: string) => `${prefix}:mfa:${challengeHash}`,
     /** The Postgres state revision this Redis last agreed with; a lower one means an old snapshot. */
     stateRevision: () => `${prefix}:state-revision`,
+    /** Set once a notice (mail) for an event was sent, so redeliveries do not mail twice. */
+    noticeSent: (eventId: string) => `${prefix}:notice:${eventId}`,
   };
 }
 
@@ -35,4 +37,6 @@ export const KEY_TTL = {
   revokedSession: 24 * 3600,
   permissions: 24 * 3600,
   mfaChallenge: 300,
+  /** Longer than any job's retries; a redelivery after that mails again, which is acceptable. */
+  noticeSent: 7 * 24 * 3600,
 } as const;

@@ -1,4 +1,5 @@
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
+import { dropExpiredSuccessors } from '../../../../../shared/src/security/refresh-successors';
 import { deriveKey, randomSecret, seal, sha256, unseal } from '../../../../../shared/src/tokens/sealing';
 
 /** A refresh token row locked with its session, user and membership, as rotation sees it. */
@@ -78,11 +79,6 @@ export class RefreshTokensRepository {
 
   /** Forgets sealed successors once their grace window has passed (they are only for racing tabs). */
   async dropExpiredSuccessors(graceSeconds: number): Promise<number> {
-    const [, meta] = await this.db.query(
-      `UPDATE refresh_tokens SET sealed_successor = NULL
-       WHERE sealed_successor IS NOT NULL AND used_at < now() - make_interval(secs => :grace)`,
-      { replacements: { grace: graceSeconds } },
-    );
-    return Number((meta as { rowCount?: number })?.rowCount ?? 0);
+    return dropExpiredSuccessors(this.db, graceSeconds);
   }
 }

@@ -1,0 +1,22 @@
+import { StateSync } from '../../../shared/src/verify/state-sync';
+import type { EventHandler } from '../handler';
+import { bumpAndRevoke } from '../user-effects';
+
+/**
+ * `user.logged_out_all`: token version bumped and every family revoked. From the API
+ * (`POST /auth/logout-all`) the bump was already applied synchronously and is not repeated.
+ */
+export const userLoggedOutAll: EventHandler<'user.logged_out_all'> = {
+  async apply(event, t, ctx) {
+    const { userId } = event.data;
+    const r = await bumpAndRevoke(ctx, t, event, userId, { revoke: 'all', reason: 'logout_all' });
+    return {
+      severity: 'info',
+      userId,
+      details: { tokenVersion: r.tokenVersion, revokedSessions: r.revokedSessions, versionBumpedByWorker: r.bumped },
+    };
+  },
+  async sync(event, ctx) {
+    await new StateSync(ctx.db, ctx.cache).user(event.data.userId);
+  },
+};

@@ -1,0 +1,24 @@
+import { StateSync } from '../../../shared/src/verify/state-sync';
+import type { EventHandler } from '../handler';
+import { bumpAndRevoke } from '../user-effects';
+
+/**
+ * `user.password_changed`: token version bumped, every family but the kept one revoked, caches
+ * rewritten. The API sends it from the password change and reset flows after applying the bump
+ * itself (G1), so for `source: api` only the idempotent parts run (see versionAlreadyApplied).
+ */
+export const userPasswordChanged: EventHandler<'user.password_changed'> = {
+  async apply(event, t, ctx) {
+    const { userId, keepSessionId } = event.data;
+    const r = await bumpAndRevoke(ctx, t, event, userId, { revoke: { allExcept: keepSessionId }, reason: 'password_changed' });
+    return {
+      severity: 'warning',
+      userId,
+      sessionId: keepSessionId ?? null,
+      details: { tokenVersion: r.tokenVersion, revokedSessions: r.revokedSessions, versionBumpedByWorker: r.bumped, keptSession: Boolean(keepSessionId) },
+    };
+  },
+  async sync(event, ctx) {
+    await new StateSync(ctx.db, ctx.cache).user(event.data.userId);
+  },
+};

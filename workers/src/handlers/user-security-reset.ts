@@ -1,0 +1,27 @@
+import { StateSync } from '../../../shared/src/verify/state-sync';
+import type { EventHandler } from '../handler';
+import { bumpAndRevoke } from '../user-effects';
+
+/**
+ * `user.security_reset` (e.g. a suspected account takeover): every token and family revoked as for
+ * a suspension, and a password reset required before the next sign-in; the user stays active so
+ * the forgot/reset flow works, and a successful reset clears the requirement.
+ */
+export const userSecurityReset: EventHandler<'user.security_reset'> = {
+  async apply(event, t, ctx) {
+    const { userId, reason } = event.data;
+    const r = await bumpAndRevoke(ctx, t, event, userId, { revoke: 'all', reason: 'security_reset' });
+    await ctx.db.query('UPDATE users SET password_reset_required = true, updated_at = now() WHERE id = :userId', {
+      transaction: t,
+      replacements: { userId },
+    });
+    return {
+      severity: 'critical',
+      userId,
+      details: { tokenVersion: r.tokenVersion, revokedSessions: r.revokedSessions, passwordResetRequired: true, ...(reason ? { reason } : {}) },
+    };
+  },
+  async sync(event, ctx) {
+    await new StateSync(ctx.db, ctx.cache).user(event.data.userId);
+  },
+};

@@ -1,0 +1,142 @@
+import { UnrecoverableError, type Job } from 'bullmq';
+import { z } from 'zod';
+import { appendAuditRecord } from '../../shared/src/audit/audit-writer';
+import { isAppError } from '../../shared/src/errors/app-error';
+import { parseEvent, type SecurityEvent } from '../../shared/src/events/schemas';
+import type { AuditFacts, HandlerContext, HandlerRegistry } from './handler';
+import { markFailure, markProcessed } from './event-rows';
+import type { WorkerMetrics } from './metrics';
+import { REVOKING_TYPES } from './metrics';
+import { HANDLERS, handlerFor } from './registry';
+
+/** Thrown inside the transaction when another delivery of the same event committed first. */
+class AlreadyProcessed extends Error {}
+
+export type Outcome = 'applied' | 'duplicate';
+
+const isUuid = (v: unknown): v is string => z.uuid().safeParse(v).success;
+
+/**
+ * Processes one delivery of a security event:
+ * 1. validates the job with the shared schema; a malformed job leaves one `event.rejected` audit
+ *    record and fails once (UnrecoverableError: no retries);
+ * 2. in one transaction: skips if the event already has its audit record, else `apply`, marks the
+ *    outbox row processed and appends the audit record (under the chain lock; a concurrent
+ *    delivery that won is detected there and this transaction is rolled back);
+ * 3. `sync` on every delivery, so Redis is repaired even if a previous attempt crashed after commit.
+ * A handler's AppError of a client kind (not_found, validation_failed...) is permanent: it is
+ * audited as `event.rejected` for that event id and fails without retries. Anything else is
+ * transient and rethrown for BullMQ's exponential backoff.
+ */
+export async function processJob(
+  job: Pick<Job, 'id' | 'name' | 'data' | 'attemptsMade' | 'opts' | 'timestamp'>,
+  ctx: HandlerContext,
+  metrics?: WorkerMetrics,
+  registry: HandlerRegistry = HANDLERS,
+): Promise<Outcome> {
+  let event: SecurityEvent;
+  try {
+    event = parseEvent(job.data);
+    if (job.name !== event.type) throw new Error(`job name ${job.name} differs from event type ${event.type}`);
+  } catch (err) {
+    await rejectMalformed(job, err, ctx);
+    metrics?.processed.inc({ type: 'malformed', outcome: 'rejected' });
+    throw new UnrecoverableError('malformed security event');
+  }
+  const handler = handlerFor(event.type, registry);
+  let outcome: Outcome;
+  let storedAt: Date | undefined;
+  try {
+    outcome = await ctx.db.transaction(async (t) => {
+      const [seen] = await ctx.db.query('SELECT 1 FROM audit_logs WHERE event_id = :id', { transaction: t, replacements: { id: event.id } });
+      if ((seen as unknown[]).length > 0) return 'duplicate' as const;
+      const facts = await handler.apply(event as never, t, ctx);
+      storedAt = await markProcessed(ctx.db, t, event);
+      const appended = await appendAuditRecord(ctx.db, t, auditOf(event, facts));
+      if (!appended.inserted) throw new AlreadyProcessed();
+      return 'applied' as const;
+    });
+  } catch (err) {
+    if (err instanceof AlreadyProcessed) {
+      outcome = 'duplicate';
+    } else if (isAppError(err) && err.status < 500) {
+      await rejectEvent(event, `${err.code}: ${err.publicDetail ?? err.message}`, err.detail, ctx);
+      metrics?.processed.inc({ type: event.type, outcome: 'rejected' });
+      ctx.logger.warn({ eventId: event.id, type: event.type, code: err.code, detail: err.detail }, 'security event rejected');
+      throw new UnrecoverableError(`event rejected: ${err.code}`);
+    } else {
+      const final = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      await markFailure(ctx.db, event.id, 'internal_error: processing failed', final).catch(() => undefined);
+      metrics?.processed.inc({ type: event.type, outcome: 'failed' });
+      ctx.logger.error({ eventId: event.id, type: event.type, attempt: job.attemptsMade + 1, final, err: String(err) }, 'security event failed');
+      throw err;
+    }
+  }
+  await handler.sync(event as never, ctx);
+  metrics?.processed.inc({ type: event.type, outcome });
+  if (outcome === 'applied' && metrics) {
+    const since = (storedAt?.getTime() ?? job.timestamp) / 1000;
+    const lag = Math.max(0, Date.now() / 1000 - since);
+    metrics.processingLag.observe({ type: event.type }, lag);
+    if (REVOKING_TYPES.has(event.type)) metrics.revocationLag.observe({ type: event.type }, lag);
+  }
+  return outcome;
+}
+
+/** The audit record of an applied event: the envelope's who/where plus the handler's facts. */
+function auditOf(event: SecurityEvent, facts: AuditFacts) {
+  return {
+    eventId: event.id,
+    type: event.type,
+    severity: facts.severity,
+    occurredAt: event.occurredAt,
+    actor: event.actor,
+    userId: facts.userId ?? null,
+    organizationId: facts.organizationId ?? null,
+    sessionId: facts.sessionId ?? null,
+    ip: event.ip ?? null,
+    userAgent: event.userAgent ?? null,
+    requestId: event.requestId ?? null,
+    details: { source: event.source, ...(event.idempotencyKey ? { idempotencyKey: event.idempotencyKey } : {}), ...(facts.details ?? {}) },
+  };
+}
+
+/** A valid event its handler refused: its one audit record says so, and its row is failed. */
+async function rejectEvent(event: SecurityEvent, error: string, detail: string | undefined, ctx: HandlerContext): Promise<void> {
+  await ctx.db.transaction(async (t) => {
+    await markFailure(ctx.db, event.id, error, true, t);
+    await appendAuditRecord(ctx.db, t, {
+      eventId: event.id,
+      type: 'event.rejected',
+      severity: 'warning',
+      occurredAt: new Date(),
+      actor: { type: 'system', id: 'latchkey-worker' },
+      requestId: event.requestId ?? null,
+      details: { eventType: event.type, source: event.source, error, ...(detail ? { detail } : {}) },
+    });
+  });
+}
+
+/**
+ * A job that does not match the schema. Only the job id, its name and the paths and codes of the
+ * schema issues are recorded, never the payload's values (they could hold anything, secrets too).
+ */
+async function rejectMalformed(job: Pick<Job, 'id' | 'name' | 'data'>, err: unknown, ctx: HandlerContext): Promise<void> {
+  const issues =
+    err instanceof z.ZodError
+      ? err.issues.slice(0, 20).map((i) => ({ path: i.path.map(String).join('.'), code: i.code }))
+      : [{ path: '', code: err instanceof Error ? err.message.slice(0, 200) : 'invalid' }];
+  const eventId = isUuid(job.id) ? job.id : null;
+  ctx.logger.warn({ jobId: job.id, jobName: job.name, issues }, 'malformed security event rejected');
+  await ctx.db.transaction(async (t) => {
+    if (eventId) await markFailure(ctx.db, eventId, 'validation_failed: the event does not match its schema', true, t);
+    await appendAuditRecord(ctx.db, t, {
+      eventId,
+      type: 'event.rejected',
+      severity: 'warning',
+      occurredAt: new Date(),
+      actor: { type: 'system', id: 'latchkey-worker' },
+      details: { jobId: String(job.id ?? ''), jobName: String(job.name ?? '').slice(0, 100), issues },
+    });
+  });
+}

@@ -1,0 +1,60 @@
+import { QueryTypes, type Transaction } from 'sequelize';
+import { AppError } from '../../shared/src/errors/app-error';
+import type { SecurityEvent } from '../../shared/src/events/schemas';
+import type { HandlerContext } from './handler';
+
+/** The user row an event is about, locked for the rest of the transaction. */
+export interface LockedUser {
+  id: string;
+  email: string;
+  status: 'active' | 'suspended';
+  token_version: number;
+}
+
+/** Locks the user (so concurrent events on one user apply one after the other) or refuses the event. */
+export async function lockUser(ctx: HandlerContext, t: Transaction, userId: string): Promise<LockedUser> {
+  const [user] = await ctx.db.query<LockedUser>('SELECT id, email, status, token_version FROM users WHERE id = :userId FOR UPDATE', {
+    type: QueryTypes.SELECT,
+    transaction: t,
+    replacements: { userId },
+  });
+  if (!user) throw new AppError('not_found', { detail: `user ${userId} does not exist` });
+  return user;
+}
+
+/**
+ * Events the API emits after changing versions itself, in the same transaction as the outbox row
+ * (logout-all, password change): the worker must not bump a second time. The rule is the source:
+ * `api` is only ever set by the API process; product backends get `service:<name>` from their
+ * credential, so they cannot claim it. Everything else (families revoked, caches) is re-applied,
+ * which is idempotent.
+ */
+export function versionAlreadyApplied(event: SecurityEvent): boolean {
+  return event.source === 'api';
+}
+
+/**
+ * Bumps the token version (optionally setting the status) unless the emitter already did, then
+ * revokes the selected families. Returns what the audit record reports.
+ */
+export async function bumpAndRevoke(
+  ctx: HandlerContext,
+  t: Transaction,
+  event: SecurityEvent,
+  userId: string,
+  options: { status?: 'active' | 'suspended'; revoke: 'all' | { allExcept?: string } | 'none'; reason: string },
+): Promise<{ tokenVersion: number; previousStatus: string; revokedSessions: number; bumped: boolean }> {
+  const before = await lockUser(ctx, t, userId);
+  const bumped = !versionAlreadyApplied(event);
+  const after = bumped ? await ctx.revocations.bumpTokenVersion(t, userId, options.status) : undefined;
+  const revoked =
+    options.revoke === 'none'
+      ? []
+      : await ctx.revocations.revokeSessions(t, userId, options.revoke === 'all' ? {} : options.revoke, options.reason);
+  return {
+    tokenVersion: after?.tokenVersion ?? before.token_version,
+    previousStatus: before.status,
+    revokedSessions: revoked.length,
+    bumped,
+  };
+}
