@@ -1,0 +1,132 @@
+import type Redis from 'ioredis';
+import type { Cluster } from 'ioredis';
+import { createLocalJWKSet, createRemoteJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import { AppError } from '../errors/app-error';
+import type { TokenRefusal } from '../errors/codes';
+import { createKeys, type Keys } from '../redis/keys';
+import { SignatureVerifier } from '../tokens/access-token';
+import { cacheIsBehind, evaluate, type AccessClaims, type AuthState } from '../verify/auth-state';
+import { StateCache } from '../verify/state-cache';
+import { introspect, type IntrospectionOptions } from './introspection-client';
+
+/** What a product backend configures to verify Latchkey access tokens itself. */
+export interface VerifierOptions {
+  /** Latchkey's `/.well-known/jwks.json` URL (fetched and cached, refetched for an unknown `kid`). */
+  jwksUrl?: string | URL;
+  /** Or the public keys themselves. */
+  keys?: JSONWebKeySet;
+  /** The Redis Latchkey writes its verification state to (read only by the kit). */
+  redis: Redis | Cluster;
+  /** Latchkey's `JWT_ISSUER` and `JWT_AUDIENCE`. */
+  issuer: string;
+  audience: string;
+  /** Latchkey's `REDIS_KEY_PREFIX` (default `lk`). */
+  keyPrefix?: string;
+  /** Latchkey's `JWT_ALGORITHM` (default `ES256`). */
+  algorithms?: string[];
+  /**
+   * Fallback when a Redis key is missing (flushed, expired, restored) or Redis is down: Latchkey's
+   * introspection fills it. Without it such requests are refused with 503, never accepted.
+   */
+  introspection?: IntrospectionOptions;
+  /** Bound of the in-process permissions cache (entries are immutable per membership and version). */
+  permissionsCacheSize?: number;
+}
+
+/**
+ * The contract's verification (section 2) for a process without Postgres: signature and claims
+ * with jose, then the session, token version, statuses and `pv` from Latchkey's Redis in one read.
+ */
+export class KitVerifier {
+  readonly keys: Keys;
+  private readonly signatures: SignatureVerifier;
+  private readonly cache: StateCache;
+  private readonly permissionsCache = new Map<string, string[]>();
+
+  constructor(readonly options: VerifierOptions) {
+    if (!options.jwksUrl === !options.keys) throw new Error('createVerifier: give exactly one of jwksUrl or keys');
+    if (!options.issuer || !options.audience) throw new Error('createVerifier: issuer and audience are required');
+    const getKey: JWTVerifyGetKey = options.jwksUrl
+      ? createRemoteJWKSet(new URL(options.jwksUrl), { cooldownDuration: 5_000, cacheMaxAge: 10 * 60_000 })
+      : createLocalJWKSet(options.keys!);
+    this.signatures = new SignatureVerifier({
+      getKey,
+      issuer: options.issuer,
+      audience: options.audience,
+      algorithms: options.algorithms ?? ['ES256'],
+    });
+    this.keys = createKeys(options.keyPrefix ?? 'lk');
+    this.cache = new StateCache(options.redis, this.keys);
+  }
+
+  /** The claims of an acceptable token; otherwise an AppError with the contract's refusal code. */
+  async verify(token: string): Promise<AccessClaims> {
+    const claims = await this.signatures.verify(token);
+    const state = await this.cache.read(claims.sub, claims.sid, claims.mid).catch(() => undefined);
+    if (state && isComplete(claims, state) && !cacheIsBehind(claims, state)) {
+      const refusal = evaluate(claims, state, nowSeconds());
+      if (refusal) throw new AppError(refusal);
+      return claims;
+    }
+    return this.verifyByIntrospection(token, claims);
+  }
+
+  /** Permissions of the token's membership at its `pv`: memory, then Redis, then introspection. */
+  async permissions(token: string, claims: AccessClaims): Promise<string[]> {
+    if (!claims.mid || claims.pv === undefined) return [];
+    const id = `${claims.mid}:${claims.pv}`;
+    const local = this.permissionsCache.get(id);
+    if (local) return local;
+    const raw = await this.options.redis.get(this.keys.permissions(claims.mid, claims.pv)).catch(() => null);
+    let permissions = raw ? parsePermissions(raw) : undefined;
+    if (!permissions) {
+      await this.verifyByIntrospection(token, claims);
+      permissions = this.permissionsCache.get(id);
+      if (!permissions) throw new AppError('service_unavailable', { detail: 'permissions unavailable' });
+      return permissions;
+    }
+    this.remember(id, permissions);
+    return permissions;
+  }
+
+  private async verifyByIntrospection(token: string, claims: AccessClaims): Promise<AccessClaims> {
+    if (!this.options.introspection) {
+      throw new AppError('service_unavailable', { detail: 'verification state missing from Redis and no introspection configured' });
+    }
+    const answer = await introspect(this.options.introspection, token);
+    if (answer.active && answer.sub === claims.sub && answer.sid === claims.sid && answer.pv === claims.pv) {
+      if (claims.mid && answer.permissions) this.remember(`${claims.mid}:${claims.pv}`, answer.permissions);
+      return claims;
+    }
+    throw new AppError(await this.refusalAfterInactive(claims));
+  }
+
+  /** Introspection says only `active:false`; Latchkey has just written the state, so read why. */
+  private async refusalAfterInactive(claims: AccessClaims): Promise<TokenRefusal> {
+    const state = await this.cache.read(claims.sub, claims.sid, claims.mid).catch(() => undefined);
+    if (state && isComplete(claims, state)) return evaluate(claims, state, nowSeconds()) ?? 'invalid_token';
+    return 'invalid_token';
+  }
+
+  private remember(id: string, permissions: string[]): void {
+    if (this.permissionsCache.size >= (this.options.permissionsCacheSize ?? 10_000)) {
+      this.permissionsCache.delete(this.permissionsCache.keys().next().value!);
+    }
+    this.permissionsCache.set(id, permissions);
+  }
+}
+
+function isComplete(claims: AccessClaims, state: Partial<AuthState>): state is AuthState {
+  return Boolean(state.user && state.session && (!claims.mid || state.membership));
+}
+
+function parsePermissions(raw: string): string[] | undefined {
+  try {
+    const value = JSON.parse(raw);
+    return Array.isArray(value) && value.every((p) => typeof p === 'string') ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const nowSeconds = () => Math.floor(Date.now() / 1000);

@@ -1,0 +1,83 @@
+import type { Request, RequestHandler, Response } from 'express';
+import { isAppError } from '../errors/app-error';
+import { ERROR_CODES, type ErrorCode } from '../errors/codes';
+import type { AccessClaims } from '../verify/auth-state';
+import { grants } from '../verify/permissions';
+import { KitVerifier, type VerifierOptions } from './kit-verifier';
+
+/** What the verifier leaves on the request for the product backend's handlers. */
+export interface LatchkeyAuth {
+  claims: AccessClaims;
+  /** The membership's permissions at the token's `pv` (cached per version). */
+  permissions(): Promise<string[]>;
+}
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      latchkey?: LatchkeyAuth;
+    }
+  }
+}
+
+/** The middleware, with the verifier underneath for non-HTTP uses (queues, websockets). */
+export type VerifierMiddleware = RequestHandler & { verifier: KitVerifier };
+
+const BEARER = /^Bearer ([A-Za-z0-9_.-]+)$/;
+
+/**
+ * Express middleware factory for product backends: refuses any request whose Bearer access token
+ * fails the contract's verification, with the contract's problem+json and `WWW-Authenticate`.
+ */
+export function createVerifier(options: VerifierOptions): VerifierMiddleware {
+  const verifier = new KitVerifier(options);
+  const middleware: RequestHandler = async (req, res, next) => {
+    const match = BEARER.exec(req.get('authorization') ?? '');
+    if (!match) return refuse(res, 'invalid_token');
+    const token = match[1]!;
+    try {
+      const claims = await verifier.verify(token);
+      req.latchkey = { claims, permissions: () => verifier.permissions(token, claims) };
+    } catch (err) {
+      return refuse(res, codeOf(err));
+    }
+    next();
+  };
+  return Object.assign(middleware, { verifier });
+}
+
+/**
+ * Requires a permission of the token's membership (`resource:action`; `*` and `resource:*` grant).
+ * 403 `forbidden` when the role lacks it or the token has no organization; 401 `permissions_stale`
+ * when the version moved since the token was issued (the client refreshes and retries).
+ */
+export function requirePermission(permission: string): RequestHandler {
+  return async (req: Request, res, next) => {
+    const auth = req.latchkey;
+    if (!auth) return refuse(res, 'invalid_token');
+    if (!auth.claims.mid) return refuse(res, 'forbidden');
+    let permissions: string[];
+    try {
+      permissions = await auth.permissions();
+    } catch (err) {
+      return refuse(res, codeOf(err));
+    }
+    if (!grants(permissions, permission)) return refuse(res, 'forbidden');
+    next();
+  };
+}
+
+function codeOf(err: unknown): ErrorCode {
+  return isAppError(err) ? err.code : 'service_unavailable';
+}
+
+function refuse(res: Response, code: ErrorCode): void {
+  const { status, title } = ERROR_CODES[code];
+  if (status === 401) res.setHeader('WWW-Authenticate', `Bearer error="invalid_token", error_description="${code}"`);
+  res.setHeader('Cache-Control', 'no-store');
+  res
+    .status(status)
+    .type('application/problem+json')
+    .send(JSON.stringify({ type: `https://latchkey.dev/problems/${code.replace(/_/g, '-')}`, title, status, code }));
+}
