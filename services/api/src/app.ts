@@ -6,10 +6,12 @@ import { errorHandler, notFound } from './http/error-handler';
 import { requestTimer } from './http/metrics';
 import { requestId } from './http/request-id';
 import { authRoutes } from './modules/auth/auth.routes';
+import { eventsRoutes } from './modules/events/events.routes';
 import { healthRoutes } from './modules/health/health.routes';
 import { introspectRoutes } from './modules/introspect/introspect.routes';
 import { jwksRoutes } from './modules/keys/jwks.routes';
 import { meRoutes } from './modules/me/me.routes';
+import { passwordsRoutes } from './modules/passwords/passwords.routes';
 import { organizationsRoutes } from './modules/organizations/organizations.routes';
 import { sessionsRoutes } from './modules/sessions/sessions.routes';
 
@@ -37,10 +39,12 @@ export function createApp(deps: ApiDeps): Express {
   });
   app.use('/.well-known', jwksRoutes(deps));
   app.use('/auth', authRoutes(deps));
+  app.use('/auth', passwordsRoutes(deps));
   app.use('/me', meRoutes(deps));
   app.use('/sessions', sessionsRoutes(deps));
   app.use('/v1/introspect', introspectRoutes(deps));
   app.use('/v1/organizations', organizationsRoutes(deps));
+  app.use('/v1/events', eventsRoutes(deps));
 
   app.use(notFound);
   app.use(errorHandler(deps.logger.child({ module: 'http' })));
