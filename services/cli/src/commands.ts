@@ -2,6 +2,7 @@ import type { Sequelize } from 'sequelize';
 import type { Config } from '../../../shared/src/config/load-config';
 import { createMigrator, migrateToLatest } from '../../../shared/src/db/migrator';
 import type { Logger } from '../../../shared/src/logging/logger';
+import { rebuildCache } from './cache-rebuild';
 import { SERVICE_SCOPES, createServiceClient, revokeServiceClient, type ServiceScope } from '../../../shared/src/security/service-credentials';
 import { createSigningKey, loadSigningKeys, rotateSigningKeys } from '../../../shared/src/tokens/signing-keys';
 
@@ -27,6 +28,11 @@ function flag(ctx: CliContext, name: string): string {
 
 /** Every operator command; each is small and does one thing. */
 export const COMMANDS: CliCommand[] = [
+  {
+    name: 'cache rebuild',
+    help: '[--user ID | --organization ID | --all]: rewrite Redis verification state from Postgres',
+    run: (ctx) => rebuildCache(ctx),
+  },
   {
     name: 'migrate down',
     help: 'revert the latest migration',
