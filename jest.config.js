@@ -7,7 +7,8 @@ module.exports = {
   transform: {
     '^.+\\.[tj]s$': ['ts-jest', { tsconfig: { allowJs: true, isolatedModules: true }, diagnostics: false }],
   },
-  transformIgnorePatterns: ['/node_modules/(?!jose/)'],
+  // ESM-only packages (jose 6, otplib's @scure/@noble plugins) are transformed to CommonJS for Jest.
+  transformIgnorePatterns: ['/node_modules/(?!(jose|@scure|@noble|otplib|@otplib)/)'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   testTimeout: 30000,
   maxWorkers: 2,

@@ -2,14 +2,18 @@ import cookieParser from 'cookie-parser';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import type { ApiDeps } from './deps';
+import { cors } from './http/cors';
 import { errorHandler, notFound } from './http/error-handler';
 import { requestTimer } from './http/metrics';
+import { noStore } from './http/no-store';
 import { requestId } from './http/request-id';
 import { authRoutes } from './modules/auth/auth.routes';
+import { browserRoutes } from './modules/browser/browser.routes';
 import { eventsRoutes } from './modules/events/events.routes';
 import { healthRoutes } from './modules/health/health.routes';
 import { introspectRoutes } from './modules/introspect/introspect.routes';
 import { jwksRoutes } from './modules/keys/jwks.routes';
+import { mfaRoutes } from './modules/mfa/mfa.routes';
 import { meRoutes } from './modules/me/me.routes';
 import { passwordsRoutes } from './modules/passwords/passwords.routes';
 import { organizationsRoutes } from './modules/organizations/organizations.routes';
@@ -31,6 +35,7 @@ export function createApp(deps: ApiDeps): Express {
       },
     }),
   );
+  app.use(cors(deps.config.allowedOrigins));
   app.use(cookieParser(deps.config.cookieSecret));
 
   app.use(healthRoutes(deps));
@@ -38,6 +43,8 @@ export function createApp(deps: ApiDeps): Express {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
   app.use('/.well-known', jwksRoutes(deps));
+  app.use('/auth', noStore);
+  app.use('/auth/mfa', mfaRoutes(deps));
   app.use('/auth', authRoutes(deps));
   app.use('/auth', passwordsRoutes(deps));
   app.use('/me', meRoutes(deps));
@@ -45,6 +52,7 @@ export function createApp(deps: ApiDeps): Express {
   app.use('/v1/introspect', introspectRoutes(deps));
   app.use('/v1/organizations', organizationsRoutes(deps));
   app.use('/v1/events', eventsRoutes(deps));
+  app.use(browserRoutes());
 
   app.use(notFound);
   app.use(errorHandler(deps.logger.child({ module: 'http' })));

@@ -8,6 +8,8 @@ import type { Logger } from '../../../shared/src/logging/logger';
 import { createMailTransport, type MailTransport } from '../../../shared/src/mail/mailer';
 import { createRedis } from '../../../shared/src/redis/client';
 import { createKeys, type Keys } from '../../../shared/src/redis/keys';
+import { RateLimiter } from '../../../shared/src/security/rate-limiter';
+import { MfaChallenges } from './modules/mfa/mfa-challenges';
 import { Revocations } from '../../../shared/src/security/revocations';
 import { SignatureVerifier } from '../../../shared/src/tokens/access-token';
 import { KeyRing } from '../../../shared/src/tokens/key-ring';
@@ -30,6 +32,8 @@ export interface ApiDeps {
   verifier: TokenVerifier;
   permissions: PermissionsCache;
   revocations: Revocations;
+  limiter: RateLimiter;
+  mfaChallenges: MfaChallenges;
   producer: EventProducer;
   mailer: MailTransport;
   metrics: Metrics;
@@ -83,6 +87,8 @@ export async function createDeps(
     verifier,
     permissions: new PermissionsCache(redis, keys, postgresPermissionsLoader(db)),
     revocations: new Revocations(db, stateCache),
+    limiter: new RateLimiter(redis, keys, config.rateLimitScale),
+    mfaChallenges: new MfaChallenges(redis, keys),
     producer,
     mailer: createMailTransport(config.mail, logger),
     metrics,

@@ -11,6 +11,10 @@ export class User extends Model<InferAttributes<User>, InferCreationAttributes<U
   declare tokenVersion: CreationOptional<number>;
   declare emailVerifiedAt: Date | null;
   declare passwordResetRequired: CreationOptional<boolean>;
+  declare mfaSecretSealed: CreationOptional<Buffer | null>;
+  declare mfaPendingSecretSealed: CreationOptional<Buffer | null>;
+  declare mfaEnabledAt: CreationOptional<Date | null>;
+  declare mfaLastTimeStep: CreationOptional<number>;
   declare createdAt: CreationOptional<Date>;
   declare updatedAt: CreationOptional<Date>;
 
@@ -26,6 +30,10 @@ export class User extends Model<InferAttributes<User>, InferCreationAttributes<U
         tokenVersion: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 1 },
         emailVerifiedAt: { type: DataTypes.DATE },
         passwordResetRequired: { type: DataTypes.BOOLEAN, allowNull: false, defaultValue: false },
+        mfaSecretSealed: { type: DataTypes.BLOB },
+        mfaPendingSecretSealed: { type: DataTypes.BLOB },
+        mfaEnabledAt: { type: DataTypes.DATE },
+        mfaLastTimeStep: { type: DataTypes.BIGINT, allowNull: false, defaultValue: 0, get() { return Number(this.getDataValue('mfaLastTimeStep')); } },
         createdAt: DataTypes.DATE,
         updatedAt: DataTypes.DATE,
       },

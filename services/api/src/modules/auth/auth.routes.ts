@@ -2,6 +2,7 @@ import { Router, type Request } from 'express';
 import { QueryTypes } from 'sequelize';
 import { User } from '../../../../../shared/src/db/models';
 import { AppError } from '../../../../../shared/src/errors/app-error';
+import { LIMITS } from '../../../../../shared/src/security/limits';
 import { sha256 } from '../../../../../shared/src/tokens/sealing';
 import type { ApiDeps } from '../../deps';
 import { authenticate, bearerToken } from '../../http/authenticate';
@@ -38,6 +39,7 @@ export function authRoutes(deps: ApiDeps): Router {
 
   router.post('/register', jsonBody, async (req, res) => {
     const body = parse(registerBody, req.body);
+    await deps.limiter.consume(LIMITS.registerPerIp, req.ip ?? 'unknown');
     await register.register(body);
     res.status(202).json({ status: 'accepted' });
   });
@@ -46,10 +48,18 @@ export function authRoutes(deps: ApiDeps): Router {
     const body = parse(loginBody, req.body);
     const ctx = contextOf(req);
     const user = await login.checkCredentials(body, ctx);
+    if (user.mfaEnabledAt) {
+      if (body.organizationId) await activeMembership(user.id, body.organizationId);
+      const challengeId = await deps.mfaChallenges.create({ userId: user.id, organizationId: body.organizationId, deviceName: body.deviceName });
+      res.setHeader('Cache-Control', 'no-store');
+      res.json({ mfaRequired: true, challengeId });
+      return;
+    }
     await sendSignedIn(deps, res, await login.openSession(user, body, ctx));
   });
 
   router.post('/refresh', crossSite, csrf, async (req, res) => {
+    await deps.limiter.consume(LIMITS.refreshPerIp, req.ip ?? 'unknown');
     const presented = refreshCookie(req);
     const outcome = await refresh.refresh(presented, contextOf(req));
     if (!outcome.ok) {

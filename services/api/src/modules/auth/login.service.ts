@@ -3,6 +3,8 @@ import { AppError } from '../../../../../shared/src/errors/app-error';
 import { buildEvent, insertOutboxEvent } from '../../../../../shared/src/events/outbox';
 import type { SecurityEvent } from '../../../../../shared/src/events/schemas';
 import { normalizeEmail } from '../../../../../shared/src/security/emails';
+import { LIMITS } from '../../../../../shared/src/security/limits';
+import { sha256 } from '../../../../../shared/src/tokens/sealing';
 import { hashPassword, passwordNeedsRehash, verifyAgainstDummy, verifyPassword } from '../../../../../shared/src/security/passwords';
 import type { ApiDeps } from '../../deps';
 import type { RequestContext } from '../../http/request-context';
@@ -21,14 +23,28 @@ export interface LoginInput {
 export class LoginService {
   constructor(private readonly deps: ApiDeps) {}
 
-  /** Checks the password; returns the user, or throws invalid_credentials (auditing the failure). */
+  /**
+   * Checks the password under the sign-in limits; returns the user, or throws invalid_credentials
+   * (auditing the failure) or rate_limited. Counters key on the address typed, known or not, so
+   * limits and delays say nothing about which accounts exist.
+   */
   async checkCredentials(input: LoginInput, ctx: RequestContext): Promise<User> {
+    const { limiter } = this.deps;
+    const account = sha256(normalizeEmail(input.email)).toString('hex');
+    const ip = ctx.ip ?? 'unknown';
+    await limiter.consume(LIMITS.loginAttemptsPerIp, ip);
+    await limiter.check(LIMITS.loginFailuresPerAccount, account);
+    await limiter.check(LIMITS.loginFailuresPerIp, ip);
     const user = await User.findOne({ where: { emailNormalized: normalizeEmail(input.email) } });
     const valid = user ? await verifyPassword(user.passwordHash, input.password) : await verifyAgainstDummy(input.password);
     if (!user || !valid) {
-      await this.recordFailure(user?.id, user ? 'wrong_password' : 'unknown_account', ctx);
+      const [perAccount] = await Promise.all([limiter.hit(LIMITS.loginFailuresPerAccount, account), limiter.hit(LIMITS.loginFailuresPerIp, ip)]);
+      const lockedNow = perAccount.count === limiter.limitOf(LIMITS.loginFailuresPerAccount);
+      await this.recordFailure(user?.id, lockedNow ? 'account_locked' : user ? 'wrong_password' : 'unknown_account', ctx);
+      await progressiveDelay(perAccount.count);
       throw new AppError('invalid_credentials');
     }
+    await limiter.reset(LIMITS.loginFailuresPerAccount, account);
     if (passwordNeedsRehash(user.passwordHash)) {
       await user.update({ passwordHash: await hashPassword(input.password) });
     }
@@ -96,6 +112,12 @@ export class LoginService {
     await db.transaction((t) => insertOutboxEvent(db, t, event));
     publishAfterCommit(this.deps, [event]);
   }
+}
+
+/** After a few failures each further one is answered more slowly (at most 5 s), capping guesses. */
+async function progressiveDelay(failures: number): Promise<void> {
+  if (failures <= 3) return;
+  await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 250 * 2 ** (failures - 4))));
 }
 
 /** The active membership of a user in an active organization, or 403 forbidden. */

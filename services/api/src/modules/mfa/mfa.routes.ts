@@ -1,0 +1,63 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { User } from '../../../../../shared/src/db/models';
+import { AppError } from '../../../../../shared/src/errors/app-error';
+import { LIMITS } from '../../../../../shared/src/security/limits';
+import { passwordInput } from '../../../../../shared/src/security/passwords';
+import type { ApiDeps } from '../../deps';
+import { authenticate } from '../../http/authenticate';
+import { crossSiteGuard } from '../../http/cross-site-guard';
+import { jsonBody } from '../../http/json-body';
+import { contextOf } from '../../http/request-context';
+import { parse } from '../../http/validate';
+import { LoginService } from '../auth/login.service';
+import { sendSignedIn } from '../auth/token-response';
+import { MfaService } from './mfa.service';
+
+const code = z.string().trim().min(6).max(20);
+const verifyBody = z.strictObject({ challengeId: z.string().min(1).max(64), code });
+const enrollBody = z.strictObject({ currentPassword: passwordInput });
+const confirmBody = z.strictObject({ code, currentPassword: passwordInput.optional() });
+const disableBody = z.strictObject({ currentPassword: passwordInput, code });
+
+/** `/auth/mfa/*`: the second step of sign-in, and TOTP enrolment for a signed-in user. */
+export function mfaRoutes(deps: ApiDeps): Router {
+  const challenges = deps.mfaChallenges;
+  const router = Router();
+  const mfa = new MfaService(deps);
+  const login = new LoginService(deps);
+  const auth = authenticate(deps.verifier);
+
+  router.post('/verify', crossSiteGuard(deps.config.allowedOrigins), jsonBody, async (req, res) => {
+    const body = parse(verifyBody, req.body);
+    const ctx = contextOf(req);
+    await deps.limiter.consume(LIMITS.mfaAttemptsPerIp, ctx.ip ?? 'unknown');
+    const pending = await challenges.attempt(body.challengeId);
+    if (!pending) throw new AppError('mfa_invalid');
+    await deps.limiter.consume(LIMITS.mfaAttemptsPerAccount, pending.userId);
+    const user = await User.findByPk(pending.userId);
+    if (!user || !(await mfa.checkCode(user, body.code))) throw new AppError('mfa_invalid');
+    if (!(await challenges.consume(body.challengeId))) throw new AppError('mfa_invalid');
+    await deps.limiter.reset(LIMITS.mfaAttemptsPerAccount, pending.userId);
+    await sendSignedIn(deps, res, await login.openSession(user, pending, ctx));
+  });
+
+  router.post('/totp/enroll', auth, jsonBody, async (req, res) => {
+    const { currentPassword } = parse(enrollBody, req.body);
+    res.setHeader('Cache-Control', 'no-store');
+    res.json(await mfa.enroll(req.auth!.sub, currentPassword));
+  });
+
+  router.post('/totp/confirm', auth, jsonBody, async (req, res) => {
+    const body = parse(confirmBody, req.body);
+    res.setHeader('Cache-Control', 'no-store');
+    res.json(await mfa.confirm(req.auth!.sub, body.code, body.currentPassword));
+  });
+
+  router.post('/totp/disable', auth, jsonBody, async (req, res) => {
+    const body = parse(disableBody, req.body);
+    await mfa.disable(req.auth!.sub, body.currentPassword, body.code);
+    res.status(204).end();
+  });
+  return router;
+}
