@@ -43,3 +43,19 @@ export async function verifyAgainstDummy(password: string): Promise<false> {
   await verifyPassword(await dummyHash, password);
   return false;
 }
+
+let commonPasswords: Set<string> | undefined;
+
+/**
+ * True for a password found in the bundled list of ~49,000 most common passwords (from
+ * zxcvbn-ts), compared case-insensitively, or made of one repeated character.
+ */
+export function isCommonPassword(password: string): boolean {
+  if (!commonPasswords) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { dictionary } = require('@zxcvbn-ts/language-common') as { dictionary: Record<string, string[]> };
+    commonPasswords = new Set(dictionary['passwords-common']!.map((p) => p.toLowerCase()));
+  }
+  const normalized = normalizePassword(password).toLowerCase();
+  return commonPasswords.has(normalized) || /^(.)\1*$/u.test(normalized);
+}

@@ -1,13 +1,14 @@
 import { z } from 'zod';
 import { emailInput } from '../../../../../shared/src/security/emails';
-import { PASSWORD_MAX, passwordInput } from '../../../../../shared/src/security/passwords';
+import { PASSWORD_MAX, isCommonPassword, passwordInput } from '../../../../../shared/src/security/passwords';
 
 /** A new password: 12 to 128 characters (after NFKC), never truncated. */
 export const newPassword = z
   .string()
   .max(PASSWORD_MAX * 4)
   .refine((p) => [...p.normalize('NFKC')].length >= 12, 'at least 12 characters')
-  .refine((p) => [...p.normalize('NFKC')].length <= PASSWORD_MAX, `at most ${PASSWORD_MAX} characters`);
+  .refine((p) => [...p.normalize('NFKC')].length <= PASSWORD_MAX, `at most ${PASSWORD_MAX} characters`)
+  .refine((p) => !isCommonPassword(p), 'too common');
 
 export const registerBody = z.strictObject({
   email: emailInput,
