@@ -4,6 +4,7 @@ import { createLogger } from '../../shared/src/logging/logger';
 import { createDeps } from '../../services/api/src/deps';
 import { authenticate } from '../../services/api/src/http/authenticate';
 import { benchConfig } from '../lib/bench-env';
+import { startCpuProfile } from '../lib/cpu-profile';
 
 /**
  * One Express app, one GET route returning a small JSON body, guarded by the variant named in
@@ -11,6 +12,7 @@ import { benchConfig } from '../lib/bench-env';
  */
 async function main(): Promise<void> {
   const variant = process.env.VARIANT ?? 'none';
+  const writeProfile = startCpuProfile();
   const config = benchConfig();
   const app = express();
   app.disable('x-powered-by');
@@ -64,7 +66,9 @@ async function main(): Promise<void> {
   });
   process.on('SIGTERM', () => {
     server.close();
-    void Promise.resolve(close()).finally(() => process.exit(0));
+    void writeProfile()
+      .then(() => close())
+      .finally(() => process.exit(0));
   });
 }
 

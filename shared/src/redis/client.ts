@@ -14,6 +14,8 @@ export function createRedis(url: string, role: 'request' | 'worker' = 'request')
           commandTimeout: 1_000,
           retryStrategy: (times) => Math.min(times * 100, 1_000),
           lazyConnect: false,
+          // Commands issued in the same tick (many concurrent requests) share one socket write.
+          enableAutoPipelining: true,
         }
       : { maxRetriesPerRequest: null, retryStrategy: (times) => Math.min(times * 200, 2_000) };
   const redis = new Redis(url, options);
