@@ -14,6 +14,7 @@ import { Revocations } from '../../../shared/src/security/revocations';
 import { SignatureVerifier } from '../../../shared/src/tokens/access-token';
 import { KeyRing } from '../../../shared/src/tokens/key-ring';
 import { PermissionsCache, postgresPermissionsLoader } from '../../../shared/src/verify/permissions';
+import { CacheGuard } from '../../../shared/src/verify/cache-guard';
 import { StateCache } from '../../../shared/src/verify/state-cache';
 import { loadAuthState } from '../../../shared/src/verify/state-repository';
 import { withTimeout } from '../../../shared/src/util/with-timeout';
@@ -61,7 +62,7 @@ export async function createDeps(
     createIfMissing: !config.isProduction,
   });
   await keyRing.start();
-  const stateCache = new StateCache(redis, keys);
+  const stateCache = new StateCache(redis, keys, new CacheGuard(redis, keys, logger.child({ module: 'cache-guard' })));
   const metrics = createMetrics();
   const signatures = new SignatureVerifier({
     getKey: keyRing.getKey,

@@ -20,8 +20,13 @@ export function createKeys(prefix: string) {
     limit: (name: string, subject: string) => `${prefix}:{rl:${name}:${subject}}`,
     /** MFA challenges, single use, five minutes. */
     mfaChallenge: (challengeHash: string) => `${prefix}:mfa:${challengeHash}`,
-    /** The Postgres state revision this Redis last agreed with; a lower one means an old snapshot. */
-    stateRevision: () => `${prefix}:state-revision`,
+    /**
+     * The run id of the Redis server whose verification state was last validated. A different run
+     * id means the server restarted: its data may be an old snapshot, so the state is dropped.
+     */
+    validatedInstance: () => `${prefix}:validated-instance`,
+    /** Pattern of every per-user verification key (what `CacheGuard` drops when untrusted). */
+    userStatePattern: () => `${prefix}:{u:*`,
     /** Set once a notice (mail) for an event was sent, so redeliveries do not mail twice. */
     noticeSent: (eventId: string) => `${prefix}:notice:${eventId}`,
   };

@@ -30,6 +30,8 @@ export class StateCache {
   constructor(
     readonly redis: RedisLike,
     readonly keys: Keys,
+    /** When given, reads are refused while the Redis server is not validated (see CacheGuard). */
+    private readonly guard?: { readonly trusted: boolean },
   ) {
     if (!(redis as Redis).lkSetIfNotOlder) {
       redis.defineCommand('lkSetIfNotOlder', { numberOfKeys: 1, lua: SET_IF_NOT_OLDER });
@@ -38,6 +40,7 @@ export class StateCache {
 
   /** One round trip: every key lives under the user's hash tag. Undecodable values count as missing. */
   async read(userId: string, sessionId: string, membershipId?: string): Promise<Partial<AuthState>> {
+    if (this.guard && !this.guard.trusted) throw new Error('redis state not validated since the last (re)connection');
     const keys = [this.keys.user(userId), this.keys.session(userId, sessionId)];
     if (membershipId) keys.push(this.keys.membership(userId, membershipId));
     const [user, session, membership] = await this.redis.mget(keys);
