@@ -49,10 +49,11 @@ export async function startBrowserHarness(env: Record<string, string> = {}, extr
   });
   const served: ServedRequest[] = [];
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const requestPath = (req.url ?? '').split('?')[0]!; // Express rewrites req.url while routing
     res.on('finish', () =>
       served.push({
         method: req.method ?? '',
-        path: (req.url ?? '').split('?')[0]!,
+        path: requestPath,
         status: res.statusCode,
         origin: req.headers.origin,
         secFetchSite: req.headers['sec-fetch-site'] as string | undefined,

@@ -208,8 +208,8 @@ export class LatchkeyClient {
       const res = await this.cookiePost('/auth/logout');
       // 401: the cookie was already dead, which is the outcome asked for.
       if (!res.ok && res.status !== 401) throw await readProblem(res);
+      this.signedOut('signed_out', true);
     });
-    this.signedOut('signed_out', true);
   }
 
   /** Revokes every session of the user, on every device, and signs every tab here out. */
@@ -306,6 +306,7 @@ export class LatchkeyClient {
       if (this.state.status === 'signed-in') this.signedOut(message.reason, false);
       return;
     }
+    if (message.type !== 'token') return;
     const body: TokenBody = {
       accessToken: message.accessToken,
       expiresIn: message.lifetimeMs / 1000,
