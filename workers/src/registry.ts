@@ -2,6 +2,7 @@ import { EVENT_TYPES, type EventType } from '../../shared/src/events/schemas';
 import type { EventHandler, HandlerRegistry } from './handler';
 import { authLoginFailed } from './handlers/auth-login-failed';
 import { authLoginSucceeded } from './handlers/auth-login-succeeded';
+import { auditExported } from './handlers/audit-exported';
 import { authLogout } from './handlers/auth-logout';
 import { cacheRebuildRequested } from './handlers/cache-rebuild-requested';
 import { membershipRemoved } from './handlers/membership-removed';
@@ -35,6 +36,7 @@ export const HANDLERS: HandlerRegistry = {
   'auth.login_succeeded': authLoginSucceeded,
   'auth.login_failed': authLoginFailed,
   'auth.logout': authLogout,
+  'audit.exported': auditExported,
 };
 
 /**

@@ -44,6 +44,9 @@ const schema = z
     WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
     // How long a worker holds a job before another may take it over (after a crash or SIGKILL).
     WORKER_LOCK_DURATION: seconds(2, 600, 30),
+    // Audit log retention in whole months before the current one; older monthly partitions are
+    // dropped (the chain stays verifiable through an anchor). 0 keeps every record forever.
+    AUDIT_RETENTION_MONTHS: z.coerce.number().int().min(0).max(1200).default(0),
   })
   .superRefine((env, ctx) => {
     if (env.REFRESH_IDLE_TTL > env.REFRESH_ABSOLUTE_TTL) {
@@ -115,6 +118,9 @@ function toConfig(env: z.output<typeof schema>) {
       relayDelaySeconds: env.OUTBOX_RELAY_DELAY,
       metricsPort: env.WORKER_METRICS_PORT,
       lockDurationSeconds: env.WORKER_LOCK_DURATION,
+    },
+    audit: {
+      retentionMonths: env.AUDIT_RETENTION_MONTHS,
     },
   };
 }

@@ -30,13 +30,20 @@ export const EVENT_DATA = {
   'auth.login_succeeded': z.strictObject({ userId: uuid, sessionId: uuid, organizationId: uuid.optional() }),
   'auth.login_failed': z.strictObject({ userId: uuid.optional(), reason: z.string().max(100) }),
   'auth.logout': z.strictObject({ userId: uuid, sessionId: uuid }),
+  // The audit log's own export (internal: written by the API's export route, never by backends).
+  'audit.exported': z.strictObject({
+    format: z.enum(['ndjson', 'csv']),
+    organizationId: uuid.optional(),
+    userId: uuid.optional(),
+    filters: z.record(z.string().max(40), z.string().max(200)),
+  }),
 } as const;
 
 export type EventType = keyof typeof EVENT_DATA;
 export const EVENT_TYPES = Object.keys(EVENT_DATA) as EventType[];
 
 /** Types a product backend may send to `POST /v1/events`. */
-export const PUBLIC_EVENT_TYPES = EVENT_TYPES.filter((t) => !t.startsWith('auth.')) as EventType[];
+export const PUBLIC_EVENT_TYPES = EVENT_TYPES.filter((t) => !t.startsWith('auth.') && !t.startsWith('audit.')) as EventType[];
 
 export const actorSchema = z.strictObject({ type: z.enum(['user', 'service', 'system']), id: z.string().min(1).max(200) });
 
