@@ -12,6 +12,10 @@ export interface ServedRequest {
   status: number;
   origin?: string;
   secFetchSite?: string;
+  /** Whether the browser sent the refresh cookie with it. */
+  withRefreshCookie: boolean;
+  /** The Access-Control-Allow-Origin the API answered with, if any. */
+  allowOrigin?: string;
 }
 
 /** The API on a real port, reachable at http://localhost:<port> (a secure context for cookies). */
@@ -57,6 +61,8 @@ export async function startBrowserHarness(env: Record<string, string> = {}, extr
         status: res.statusCode,
         origin: req.headers.origin,
         secFetchSite: req.headers['sec-fetch-site'] as string | undefined,
+        withRefreshCookie: /(^|;\s*)__Host-lk_rt=/.test(req.headers.cookie ?? ''),
+        allowOrigin: res.getHeader('access-control-allow-origin') as string | undefined,
       }),
     );
     h.app(req as never, res as never);
