@@ -16,7 +16,7 @@ const TSX = path.join(ROOT, 'node_modules/.bin/tsx');
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   await ensureInfra({ databaseUrl: config.databaseUrl, redisUrl: config.redisUrl });
-  const db = createDatabase(config, 1);
+  const db = createDatabase(config, 2); // the migration lock holds one connection, migrations use another
   const applied = await migrateToLatest(db).finally(() => db.close());
   if (applied.length) log(`migrations applied: ${applied.join(', ')}`);
 

@@ -20,7 +20,7 @@ const schema = z
     REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
     REDIS_KEY_PREFIX: z.string().regex(/^[a-z0-9_-]{1,32}$/).default('lk'),
     QUEUE_PREFIX: z.string().regex(/^\{[a-z0-9_-]{1,32}\}$/).default('{lkq}'),
-    JWT_ISSUER: z.string().min(1).default('http://localhost:3000'),
+    JWT_ISSUER: z.string().min(1).optional(),
     JWT_AUDIENCE: z.string().min(1).default('latchkey'),
     JWT_ALGORITHM: z.enum(['ES256', 'EdDSA', 'RS256']).default('ES256'),
     KEY_ENCRYPTION_SECRET: z.string().min(32).optional(),
@@ -91,7 +91,7 @@ function toConfig(env: z.output<typeof schema>) {
     redisKeyPrefix: env.REDIS_KEY_PREFIX,
     queuePrefix: env.QUEUE_PREFIX,
     jwt: {
-      issuer: env.JWT_ISSUER,
+      issuer: env.JWT_ISSUER ?? publicUrl,
       audience: env.JWT_AUDIENCE,
       algorithm: env.JWT_ALGORITHM,
       accessTtl: env.ACCESS_TOKEN_TTL,
