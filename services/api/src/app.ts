@@ -7,8 +7,10 @@ import { errorHandler, notFound } from './http/error-handler';
 import { requestTimer } from './http/metrics';
 import { noStore } from './http/no-store';
 import { requestId } from './http/request-id';
+import { auditRoutes } from './modules/audit/audit.routes';
 import { authRoutes } from './modules/auth/auth.routes';
 import { browserRoutes } from './modules/browser/browser.routes';
+import { consoleRoutes } from './modules/console/console.routes';
 import { eventsRoutes } from './modules/events/events.routes';
 import { healthRoutes } from './modules/health/health.routes';
 import { introspectRoutes } from './modules/introspect/introspect.routes';
@@ -52,7 +54,9 @@ export function createApp(deps: ApiDeps): Express {
   app.use('/v1/introspect', introspectRoutes(deps));
   app.use('/v1/organizations', organizationsRoutes(deps));
   app.use('/v1/events', eventsRoutes(deps));
+  app.use('/v1/audit-logs', auditRoutes(deps));
   app.use(browserRoutes());
+  app.use(consoleRoutes(deps));
 
   app.use(notFound);
   app.use(errorHandler(deps.logger.child({ module: 'http' })));
