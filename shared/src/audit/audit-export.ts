@@ -21,7 +21,7 @@ export async function* auditBatches(db: Sequelize, filters: AuditFilters, batchS
     const where = before ? [...clauses, 'id < :before'] : clauses;
     const rows = await db.query<AuditRow>(
       `SELECT ${AUDIT_COLUMNS} FROM audit_logs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY id DESC LIMIT :limit`,
+       ORDER BY audit_logs.id DESC LIMIT :limit`,
       { type: QueryTypes.SELECT, replacements: { ...replacements, before, limit: batchSize } },
     );
     if (rows.length === 0) return;

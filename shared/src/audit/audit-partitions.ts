@@ -88,7 +88,7 @@ export async function applyAuditRetention(db: Sequelize, retentionMonths: number
     for (const p of candidates) {
       const table = `"${p.name}"`;
       const [last] = await db.query<{ id: string; hash: Buffer; rows: string }>(
-        `SELECT id::text AS id, hash, (SELECT count(*) FROM ${table})::text AS rows FROM ${table} ORDER BY id DESC LIMIT 1`,
+        `SELECT id::text AS id, hash, (SELECT count(*) FROM ${table})::text AS rows FROM ${table} ORDER BY ${table}.id DESC LIMIT 1`,
         { type: QueryTypes.SELECT, transaction: t },
       );
       if (last) {

@@ -57,7 +57,7 @@ export async function queryAuditLogs(
   const rows = await db.query<AuditRow>(
     `SELECT ${AUDIT_COLUMNS} FROM audit_logs
      ${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''}
-     ORDER BY id DESC LIMIT :limit`,
+     ORDER BY audit_logs.id DESC LIMIT :limit`,
     { type: QueryTypes.SELECT, replacements: { ...replacements, limit: limit + 1 } },
   );
   const more = rows.length > limit;

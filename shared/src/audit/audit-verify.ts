@@ -73,7 +73,7 @@ export async function verifyAuditChain(db: Sequelize, range: { fromId?: string; 
     else if (range.fromId) clauses.push('id >= :fromId');
     if (range.toId) clauses.push('id <= :toId');
     const rows = await db.query<ChainRow>(
-      `SELECT ${COLUMNS} FROM audit_logs ${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''} ORDER BY id ASC LIMIT ${BATCH}`,
+      `SELECT ${COLUMNS} FROM audit_logs ${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''} ORDER BY audit_logs.id ASC LIMIT ${BATCH}`,
       { type: QueryTypes.SELECT, replacements: { after, fromId: range.fromId, toId: range.toId } },
     );
     if (rows.length === 0) break;
