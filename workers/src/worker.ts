@@ -10,6 +10,7 @@ import { dropExpiredSuccessors } from '../../shared/src/security/refresh-success
 import { createHandlerContext } from './context';
 import type { HandlerContext, HandlerRegistry } from './handler';
 import { createWorkerMetrics, type WorkerMetrics } from './metrics';
+import { AUDIT_MAINTENANCE_INTERVAL_MS, runAuditMaintenance } from './audit-maintenance';
 import { relayPendingEvents } from './outbox-relay';
 import { processJob } from './process-event';
 import { HANDLERS, checkRegistry } from './registry';
@@ -86,6 +87,11 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
       logger.warn({ err: String(err) }, 'dropping expired refresh successors failed'),
     );
   }, options.maintenanceIntervalMs ?? 60_000);
+  const auditMaintenance = () =>
+    runAuditMaintenance(ctx.db, config, logger).catch((err: unknown) => logger.warn({ err: String(err) }, 'audit maintenance failed'));
+  void auditMaintenance();
+  const auditTimer = setInterval(auditMaintenance, AUDIT_MAINTENANCE_INTERVAL_MS);
+  auditTimer.unref();
   relayTimer.unref();
   maintenanceTimer.unref();
 
@@ -120,6 +126,7 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
       closing ??= (async () => {
         clearInterval(relayTimer);
         clearInterval(maintenanceTimer);
+        clearInterval(auditTimer);
         await worker.close();
         await relaying?.catch(() => undefined);
         await relayProducer.close().catch(() => undefined);

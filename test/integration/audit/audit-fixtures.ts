@@ -82,6 +82,6 @@ export async function generateAuditRecords(db: Sequelize, count: number, make: (
 
 /** Fresh random ids: filters on them isolate a test's records from every other test's. */
 export function pools(orgs: number, users: number, sessions: number) {
-  const make = (n: number) => Array.from({ length: n }, () => randomUUID());
+  const make = (n: number): string[] => Array.from({ length: n }, () => randomUUID() as string);
   return { orgs: make(orgs), users: make(users), sessions: make(sessions) };
 }
