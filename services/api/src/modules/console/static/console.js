@@ -56,6 +56,8 @@
     state.token = body.accessToken;
     state.organizationId = organizationId;
     $('whoami').textContent = 'Signed in as ' + body.user.email + ' · ' + label;
+    // defaultValue: a form reset ("Clear") keeps the organization the reviewer is confined to.
+    $('f-org').defaultValue = organizationId;
     $('f-org').value = organizationId;
     $('f-org').readOnly = true;
     show($('signin'), false);
@@ -244,7 +246,6 @@
       if (token) fetch('/auth/logout', { method: 'POST', headers: { Authorization: 'Bearer ' + token } }).catch(() => undefined);
     });
     $('filters').addEventListener('submit', (e) => { e.preventDefault(); search(null, true); });
-    $('filters').addEventListener('reset', () => setTimeout(() => { if (state.organizationId) $('f-org').value = state.organizationId; }, 0));
     $('older').addEventListener('click', () => {
       if (!state.nextCursor) return;
       state.pages.push(state.nextCursor);
