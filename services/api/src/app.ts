@@ -16,6 +16,7 @@ import { healthRoutes } from './modules/health/health.routes';
 import { introspectRoutes } from './modules/introspect/introspect.routes';
 import { jwksRoutes } from './modules/keys/jwks.routes';
 import { mfaRoutes } from './modules/mfa/mfa.routes';
+import { openApiRoutes } from './modules/openapi/openapi.routes';
 import { meRoutes } from './modules/me/me.routes';
 import { passwordsRoutes } from './modules/passwords/passwords.routes';
 import { organizationsRoutes } from './modules/organizations/organizations.routes';
@@ -41,6 +42,7 @@ export function createApp(deps: ApiDeps): Express {
   app.use(cookieParser(deps.config.cookieSecret));
 
   app.use(healthRoutes(deps));
+  app.use(openApiRoutes(deps));
   app.get('/metrics', async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });

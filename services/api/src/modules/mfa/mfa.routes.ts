@@ -1,9 +1,7 @@
 import { Router } from 'express';
-import { z } from 'zod';
 import { User } from '../../../../../shared/src/db/models';
 import { AppError } from '../../../../../shared/src/errors/app-error';
 import { LIMITS } from '../../../../../shared/src/security/limits';
-import { passwordInput } from '../../../../../shared/src/security/passwords';
 import type { ApiDeps } from '../../deps';
 import { authenticate } from '../../http/authenticate';
 import { crossSiteGuard } from '../../http/cross-site-guard';
@@ -13,12 +11,8 @@ import { parse } from '../../http/validate';
 import { LoginService } from '../auth/login.service';
 import { sendSignedIn } from '../auth/token-response';
 import { MfaService } from './mfa.service';
+import { confirmBody, disableBody, enrollBody, verifyBody } from './mfa.schemas';
 
-const code = z.string().trim().min(6).max(20);
-const verifyBody = z.strictObject({ challengeId: z.string().min(1).max(64), code });
-const enrollBody = z.strictObject({ currentPassword: passwordInput });
-const confirmBody = z.strictObject({ code, currentPassword: passwordInput.optional() });
-const disableBody = z.strictObject({ currentPassword: passwordInput, code });
 
 /** `/auth/mfa/*`: the second step of sign-in, and TOTP enrolment for a signed-in user. */
 export function mfaRoutes(deps: ApiDeps): Router {
