@@ -53,8 +53,11 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
   const metrics = createWorkerMetrics();
   const lockDuration = config.worker.lockDurationSeconds * 1000;
 
+  // BullMQ does not close connections it was given: they are disconnected in close().
+  const workerRedis = createRedis(redisUrl, 'worker');
+  const relayRedis = createRedis(redisUrl, 'request');
   const worker = new Worker(SECURITY_EVENTS_QUEUE, (job) => processJob(job, ctx, metrics, registry), {
-    connection: createRedis(redisUrl, 'worker'),
+    connection: workerRedis,
     prefix: config.queuePrefix,
     concurrency: config.worker.concurrency,
     lockDuration,
@@ -66,7 +69,7 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
   worker.on('error', (err) => logger.error({ err: String(err) }, 'worker error'));
 
   // The relay publishes through a fail-fast connection: if Redis is down the sweep fails and retries.
-  const relayProducer = new EventProducer(createRedis(redisUrl, 'request'), config.queuePrefix);
+  const relayProducer = new EventProducer(relayRedis, config.queuePrefix);
   let relaying: Promise<number> | undefined;
   const relayOnce = () => {
     relaying ??= relayPendingEvents(ctx.db, relayProducer, logger, config.worker.relayDelaySeconds)
@@ -130,6 +133,8 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
         await worker.close();
         await relaying?.catch(() => undefined);
         await relayProducer.close().catch(() => undefined);
+        workerRedis.disconnect();
+        relayRedis.disconnect();
         if (server) await new Promise((resolve) => server!.close(resolve));
         await ctx.close();
       })();
