@@ -13,7 +13,7 @@ export function sendProblem(
   options: { requestId: string; message?: string; detail?: string; retryAfter?: number },
 ): void {
   const { status, title } = ERROR_CODES[code];
-  if (status === 401 && TOKEN_REFUSALS.has(code) && res.req.get('authorization')) {
+  if (TOKEN_REFUSALS.has(code)) {
     res.setHeader('WWW-Authenticate', `Bearer error="invalid_token", error_description="${code}"`);
   }
   if (options.retryAfter !== undefined) res.setHeader('Retry-After', String(Math.max(1, Math.ceil(options.retryAfter))));
