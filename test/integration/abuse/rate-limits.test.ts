@@ -91,3 +91,25 @@ describe('sign-in limits', () => {
     expect(last).toBe(429);
   }, 60_000);
 });
+
+describe('forgot-password limits', () => {
+  const forgot = (email: string, ip: string) => h.http.post('/auth/password/forgot').set('X-Forwarded-For', ip).send({ email });
+  const mailsTo = async (email: string) => {
+    const { readFile } = await import('node:fs/promises');
+    const text = await readFile(h.mailFile, 'utf8').catch(() => '');
+    return text.split('\n').filter((l) => l.includes(`"to":"${email}"`) && l.includes('"kind":"password_reset"')).length;
+  };
+
+  it('mails an address at most the per-account limit, answering 202 every time', async () => {
+    const email = await registerUser(h);
+    for (let i = 0; i < LIMITS.forgotPerAccount.limit + 3; i++) expect((await forgot(email, `10.7.${i}.1`)).status).toBe(202);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await mailsTo(email)).toBe(LIMITS.forgotPerAccount.limit);
+  });
+
+  it('limits one address asking for many accounts', async () => {
+    let last = 0;
+    for (let i = 0; i < LIMITS.forgotPerIp.limit + 1; i++) last = (await forgot(uniqueEmail('fp'), '10.8.8.8')).status;
+    expect(last).toBe(429);
+  });
+});

@@ -7,6 +7,9 @@ import { parse } from '../../http/validate';
 import { REFRESH_COOKIE, clearRefreshCookie, sendSignedIn } from '../auth/token-response';
 import { PasswordChangeService } from './password-change.service';
 import { PasswordResetService } from './password-reset.service';
+import { normalizeEmail } from '../../../../../shared/src/security/emails';
+import { LIMITS } from '../../../../../shared/src/security/limits';
+import { sha256 } from '../../../../../shared/src/tokens/sealing';
 import { changePasswordBody, forgotPasswordBody, resetPasswordBody, verifyEmailBody } from './passwords.schemas';
 
 /** `/auth/password/*` and `/auth/email/verify` (mounted under /auth). */
@@ -25,9 +28,12 @@ export function passwordsRoutes(deps: ApiDeps): Router {
     res.status(204).end();
   });
 
-  router.post('/password/forgot', jsonBody, (req, res) => {
+  router.post('/password/forgot', jsonBody, async (req, res) => {
     const { email } = parse(forgotPasswordBody, req.body);
-    reset.forgot(email);
+    await deps.limiter.consume(LIMITS.forgotPerIp, req.ip ?? 'unknown');
+    // Per address: over the limit, nothing more is mailed, but the answer stays the same.
+    const perAccount = await deps.limiter.hit(LIMITS.forgotPerAccount, sha256(normalizeEmail(email)).toString('hex'));
+    if (!perAccount.blocked) reset.forgot(email);
     res.status(202).json({ status: 'accepted' });
   });
 
