@@ -1,8 +1,10 @@
 import { benchVerify } from './verify/run';
+import { benchRevocationLag } from './revocation-lag/run';
 
 /** `npm run bench` runs every benchmark; `npm run bench -- <name>` one of them. Prints markdown. */
 const BENCHES: Record<string, () => Promise<string>> = {
   verify: () => benchVerify(),
+  'revocation-lag': () => benchRevocationLag(),
 };
 
 async function main(): Promise<void> {

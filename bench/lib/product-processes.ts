@@ -1,0 +1,92 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import { BENCH_ENV } from './bench-env';
+import { pinned } from './load';
+
+const ROOT = path.resolve(__dirname, '../..');
+const TSX = path.join(ROOT, 'node_modules/.bin/tsx');
+
+/** A product process (the real API or worker entry point) started for a benchmark. */
+export interface ProductProcess {
+  child: ChildProcess;
+  port: number;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** A port free on 127.0.0.1 right now (the OS picks it; the process is told to use it). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as net.AddressInfo).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForHttp(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${url}: process exited with ${child.exitCode} before it answered`);
+    try {
+      const res = await fetch(url);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} did not answer within ${timeoutMs} ms`);
+}
+
+function launch(entry: string, env: Record<string, string>, core: number | undefined): ChildProcess {
+  const [cmd, args] = core === undefined ? [TSX, [entry]] : pinned(core, TSX, [entry]);
+  return spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...BENCH_ENV, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+function stopper(child: ChildProcess): () => Promise<void> {
+  return () =>
+    new Promise<void>((done) => {
+      if (child.exitCode !== null || child.signalCode !== null) return done();
+      child.once('exit', () => done());
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
+    });
+}
+
+/**
+ * Starts the real API (services/api/src/main.ts under tsx) on a free port of 127.0.0.1 with the
+ * bench environment plus `env`, pinned to `core`; resolves once /healthz answers.
+ */
+export async function startApiProcess(env: Record<string, string> = {}, core: number | undefined = 1): Promise<ProductProcess> {
+  const port = await freePort();
+  const child = launch(path.join(ROOT, 'services/api/src/main.ts'), { PORT: String(port), ...env }, core);
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitForHttp(`${url}/healthz`, child, 60_000);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
+  return { child, port, url, stop: stopper(child) };
+}
+
+/**
+ * Starts the real worker (workers/src/main.ts under tsx) with its /metrics on a free port;
+ * resolves once that answers (the BullMQ worker is ready before the server listens).
+ */
+export async function startWorkerProcess(env: Record<string, string> = {}, core?: number): Promise<ProductProcess> {
+  const port = await freePort();
+  const child = launch(path.join(ROOT, 'workers/src/main.ts'), { WORKER_METRICS_PORT: String(port), ...env }, core);
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitForHttp(`${url}/metrics`, child, 60_000);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
+  return { child, port, url, stop: stopper(child) };
+}

@@ -1,0 +1,219 @@
+import path from 'node:path';
+import { createDatabase } from '../../shared/src/db/connection';
+import { startBackgroundLoad, type BackgroundResult } from '../lib/background-load';
+import { benchApi, benchConfig, prepareBenchDatabase, signedInUser } from '../lib/bench-env';
+import { benchServiceCredential, createBenchUsers, createOrganizationWithMembers, inParallel, login, type BenchSession, type BenchUser } from '../lib/fixtures';
+import { runLoad } from '../lib/load';
+import { describeMachine } from '../lib/machine';
+import { startProcess } from '../lib/processes';
+import { startApiProcess, startWorkerProcess, type ProductProcess } from '../lib/product-processes';
+import { fmt, median, percentile } from '../lib/stats';
+import { checkSynchronousRevocations, type SyncResult } from './synchronous';
+import { RoleChangePool } from './role-pool';
+
+/** This benchmark's own Redis key prefix and queue, shared by its API and worker processes. */
+const PREFIX_ENV = { REDIS_KEY_PREFIX: 'lkbrl', QUEUE_PREFIX: '{lkbrl}' };
+
+type Kind = 'membership.role_changed' | 'membership.removed' | 'user.suspended';
+
+/** One asynchronous revocation as the probe saw it. */
+interface Sample {
+  kind: Kind;
+  lagMs: number;
+  polls: number;
+  /** The old token was refused within the probe's deadline. */
+  refused: boolean;
+}
+
+/**
+ * P2 and G1. A real API process (core 1) and a real worker process on the bench database; an
+ * organization of users signed in with organization context. Events (role changes, removals,
+ * suspensions) are posted at a steady rate through POST /v1/events while autocannon loads /me with
+ * another user's token at ≥ 50% of the P1 throughput (calibrated in this run on bench/verify's
+ * Latchkey server). For each event a probe polls GET /me with the affected user's old token, back to
+ * back, from the 202 until the first refusal; the lag is the 202's arrival to the refusal's arrival
+ * (an upper bound: the true moment lies between the last accepted request and that answer).
+ * Then the synchronous revocations: the first request after the answer must be refused, always.
+ */
+export async function benchRevocationLag(): Promise<string> {
+  const totalEvents = Number(process.env.BENCH_EVENTS ?? 1000);
+  const eventRate = Number(process.env.BENCH_EVENT_RATE ?? 20);
+  const syncEach = Number(process.env.BENCH_SYNC_EACH ?? 30);
+  const config = benchConfig(PREFIX_ENV);
+  await prepareBenchDatabase(config);
+
+  // P1 throughput of the Latchkey guard, measured now on this machine (bench/verify's server).
+  const p1 = await calibrateP1();
+  const backgroundTarget = Number(process.env.BENCH_BACKGROUND_RPS ?? Math.ceil(p1 * 0.5));
+  process.stderr.write(`revocation-lag: P1 Latchkey throughput ${fmt(p1, 0)} req/s, background target ${backgroundTarget} req/s\n`);
+
+  const db = createDatabase(config, 4);
+  const processes: ProductProcess[] = [];
+  let background: { stop(): Promise<BackgroundResult> } | undefined;
+  try {
+    const credential = await benchServiceCredential(['events:write', 'organizations:write']);
+    const api = await startApiProcess(PREFIX_ENV, 1);
+    processes.push(api);
+    const otherApi = await startApiProcess(PREFIX_ENV, 0);
+    processes.push(otherApi);
+    processes.push(await startWorkerProcess(PREFIX_ENV));
+
+    const kinds = schedule(totalEvents);
+    const count = (k: Kind) => kinds.filter((x) => x === k).length;
+    const poolSize = Math.min(count('membership.role_changed'), 40);
+    const users = await createBenchUsers(db, poolSize + count('membership.removed') + count('user.suspended') + 1, 'lag');
+    const orgId = await createOrganizationWithMembers(api.url, credential, users);
+    process.stderr.write(`revocation-lag: ${users.length} members; signing them in\n`);
+    const sessions = await inParallel(users, 4, (u) => login(api.url, u.email, orgId));
+    const [backgroundSession] = sessions.splice(sessions.length - 1, 1) as [BenchSession];
+    const pool = new RoleChangePool(api.url, users.slice(0, poolSize), sessions.slice(0, poolSize));
+    await pool.prepare();
+    const oneShot: Array<{ user: BenchUser; session: BenchSession }> = users
+      .slice(poolSize, users.length - 1)
+      .map((user, i) => ({ user, session: sessions[poolSize + i]! }));
+
+    background = await startBackgroundLoad({
+      url: `${api.url}/me`,
+      rate: backgroundTarget,
+      headers: { authorization: `Bearer ${backgroundSession.accessToken}` },
+    });
+    await new Promise((r) => setTimeout(r, 2_000));
+
+    const samples: Sample[] = [];
+    const failures: string[] = [];
+    const tasks: Promise<void>[] = [];
+    const started = performance.now();
+    for (let i = 0; i < kinds.length; i++) {
+      const due = started + (i * 1000) / eventRate;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const kind = kinds[i]!;
+      tasks.push(
+        (async () => {
+          const member = kind === 'membership.role_changed' ? await pool.take() : undefined;
+          const subject = member ?? oneShot.pop()!;
+          const data =
+            kind === 'user.suspended'
+              ? { userId: subject.user.id, reason: 'bench' }
+              : kind === 'membership.removed'
+                ? { organizationId: orgId, userId: subject.user.id }
+                : { organizationId: orgId, userId: subject.user.id, role: pool.nextRole(subject.user.id) };
+          const sample = await measureOne(api.url, credential, kind, data, subject.session.accessToken);
+          if (!sample.refused) failures.push(`${kind}: old token still accepted after 10 s`);
+          samples.push(sample);
+          if (member) await pool.give(member);
+        })().catch((err: unknown) => {
+          failures.push(`${kind}: ${String(err)}`);
+        }),
+      );
+    }
+    await Promise.all(tasks);
+    const postingSeconds = (performance.now() - started) / 1000;
+
+    // G1, still under the same background load, on this API and on a second API process.
+    const sync = await checkSynchronousRevocations(db, api.url, otherApi.url, syncEach);
+    const bg = await background.stop();
+    background = undefined;
+    return report({ samples, failures, sync, bg, p1, backgroundTarget, eventRate, postingSeconds, syncEach });
+  } finally {
+    await background?.stop().catch(() => undefined);
+    await Promise.all(processes.map((p) => p.stop()));
+    await db.close();
+  }
+}
+
+/** 60% role changes, 20% removals, 20% suspensions, interleaved. */
+function schedule(n: number): Kind[] {
+  const cycle: Kind[] = ['membership.role_changed', 'membership.removed', 'membership.role_changed', 'user.suspended', 'membership.role_changed'];
+  return Array.from({ length: n }, (_, i) => cycle[i % cycle.length]!);
+}
+
+async function meStatus(apiUrl: string, token: string): Promise<number> {
+  const res = await fetch(`${apiUrl}/me`, { headers: { authorization: `Bearer ${token}` } });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+/** Posts one event and polls with the old token until it is refused (at most 10 s). */
+async function measureOne(apiUrl: string, credential: string, kind: Kind, data: Record<string, unknown>, oldToken: string): Promise<Sample> {
+  const before = await meStatus(apiUrl, oldToken);
+  if (before !== 200) throw new Error(`old token refused (${before}) before the event was sent`);
+  const res = await fetch(`${apiUrl}/v1/events`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${credential}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ type: kind, data }),
+  });
+  await res.arrayBuffer();
+  if (res.status !== 202) throw new Error(`POST /v1/events answered ${res.status}`);
+  const accepted = performance.now();
+  let polls = 0;
+  while (performance.now() - accepted < 10_000) {
+    polls++;
+    const status = await meStatus(apiUrl, oldToken);
+    if (status === 401) return { kind, lagMs: performance.now() - accepted, polls, refused: true };
+    if (status !== 200) throw new Error(`probe got ${status}`);
+  }
+  return { kind, lagMs: performance.now() - accepted, polls, refused: false };
+}
+
+/** Req/s of bench/verify's server with the Latchkey guard, 5 s of autocannon (the P1 figure). */
+async function calibrateP1(): Promise<number> {
+  const api = await benchApi(benchConfig());
+  const user = await signedInUser(api.http);
+  await api.close();
+  const server = await startProcess<{ port: number }>(path.join(__dirname, '../verify/server.ts'), { VARIANT: 'latchkey' }, 1);
+  try {
+    const url = `http://127.0.0.1:${server.info.port}/resource`;
+    const headers = { authorization: `Bearer ${user.accessToken}` };
+    await runLoad({ url, seconds: 2, headers });
+    return (await runLoad({ url, seconds: 5, headers })).requestsPerSecond;
+  } finally {
+    await server.stop();
+  }
+}
+
+function report(r: {
+  samples: Sample[];
+  failures: string[];
+  sync: SyncResult[];
+  bg: BackgroundResult;
+  p1: number;
+  backgroundTarget: number;
+  eventRate: number;
+  postingSeconds: number;
+  syncEach: number;
+}): string {
+  const refused = r.samples.filter((s) => s.refused);
+  const lags = refused.map((s) => s.lagMs);
+  const row = (label: string, xs: Sample[]) => {
+    const l = xs.filter((s) => s.refused).map((s) => s.lagMs);
+    return l.length
+      ? `| ${label} | ${xs.length} | ${fmt(percentile(l, 50), 1)} | ${fmt(percentile(l, 99), 1)} | ${fmt(Math.max(...l), 1)} | ${fmt(median(xs.map((s) => s.polls)), 0)} |`
+      : `| ${label} | ${xs.length} | - | - | - | - |`;
+  };
+  const kinds: Kind[] = ['membership.role_changed', 'membership.removed', 'user.suspended'];
+  const p50 = lags.length ? percentile(lags, 50) : NaN;
+  const p99 = lags.length ? percentile(lags, 99) : NaN;
+  const bgShare = r.bg.requestsPerSecond / r.p1;
+  const syncFailures = r.sync.reduce((n, s) => n + s.failures, 0);
+  return [
+    '### revocation-lag (P2, G1)',
+    '',
+    `Machine: ${describeMachine()}. Command: \`npm run bench -- revocation-lag\` (${r.samples.length} events at ${r.eventRate}/s over ${fmt(r.postingSeconds, 0)} s; one API process pinned to core 1, a second API process on core 0, one worker process unpinned, autocannon on core 0).`,
+    '',
+    `Background load: GET /me with another member's token, ${fmt(r.bg.requestsPerSecond, 0)} req/s achieved (target ${r.backgroundTarget} = 50% of the P1 Latchkey throughput of ${fmt(r.p1, 0)} req/s measured in this run; achieved = **${fmt(bgShare)}×** P1), p99 ${r.bg.p99} ms, ${r.bg.non2xx} non-2xx, ${r.bg.errors} errors.`,
+    '',
+    '| event | count | lag p50 ms | lag p99 ms | max ms | probe polls (median) |',
+    '|---|---|---|---|---|---|',
+    ...kinds.map((k) => row(k, r.samples.filter((s) => s.kind === k))),
+    row('all', r.samples),
+    '',
+    `P2: lag p50 **${fmt(p50, 1)} ms** (target ≤ 10), p99 **${fmt(p99, 1)} ms** (target ≤ 50), background at ${fmt(bgShare)}× P1 (condition ≥ 0.5): ${p50 <= 10 && p99 <= 50 && bgShare >= 0.5 ? 'met' : 'not met'}. ${r.failures.length} events failed to measure${r.failures.length ? ` (first: ${r.failures[0]})` : ''}.`,
+    '',
+    '| synchronous revocation (G1) | tries | first request after the answer accepted |',
+    '|---|---|---|',
+    ...r.sync.map((s) => `| ${s.name} | ${s.tries} | ${s.failures} |`),
+    '',
+    `G1: ${syncFailures === 0 ? 'met' : '**not met**'}: ${syncFailures} of ${r.sync.reduce((n, s) => n + s.tries, 0)} first requests after the answer were accepted (each checked on the answering API and on a second API process, in parallel).`,
+  ].join('\n');
+}
