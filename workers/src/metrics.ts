@@ -1,19 +1,8 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { EventType } from '../../shared/src/events/schemas';
+import { REVOKING_TYPES } from '../../shared/src/events/schemas';
 
-/** Event types whose effect is to refuse tokens: their end-to-end time is the revocation lag (P2). */
-export const REVOKING_TYPES: ReadonlySet<EventType> = new Set<EventType>([
-  'user.password_changed',
-  'user.logged_out_all',
-  'user.suspended',
-  'user.security_reset',
-  'session.revoked',
-  'refresh_token.reused',
-  'membership.role_changed',
-  'membership.removed',
-  'organization.suspended',
-  'organization.permissions_changed',
-]);
+export { REVOKING_TYPES };
+
 
 const LAG_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 

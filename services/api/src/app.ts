@@ -5,6 +5,7 @@ import type { ApiDeps } from './deps';
 import { cors } from './http/cors';
 import { errorHandler, notFound } from './http/error-handler';
 import { requestTimer } from './http/metrics';
+import { registerOperationalMetrics } from './http/operational-metrics';
 import { noStore } from './http/no-store';
 import { requestId } from './http/request-id';
 import { auditRoutes } from './modules/audit/audit.routes';
@@ -43,6 +44,7 @@ export function createApp(deps: ApiDeps): Express {
 
   app.use(healthRoutes(deps));
   app.use(openApiRoutes(deps));
+  registerOperationalMetrics(deps);
   app.get('/metrics', async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });

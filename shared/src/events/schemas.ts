@@ -90,3 +90,18 @@ export type EventOf<T extends EventType> = Extract<SecurityEvent, { type: T }>;
 export function parseEvent(input: unknown): SecurityEvent {
   return eventEnvelopeSchema.parse(input) as SecurityEvent;
 }
+
+/** Event types whose effect is to refuse tokens: their end-to-end time is the revocation lag (P2). */
+export const REVOKING_TYPES: ReadonlySet<EventType> = new Set<EventType>([
+  'user.password_changed',
+  'user.logged_out_all',
+  'user.suspended',
+  'user.security_reset',
+  'session.revoked',
+  'refresh_token.reused',
+  'membership.role_changed',
+  'membership.removed',
+  'organization.suspended',
+  'organization.permissions_changed',
+]);
+

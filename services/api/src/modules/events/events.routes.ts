@@ -1,6 +1,4 @@
 import express, { Router, type RequestHandler } from 'express';
-import { Gauge } from 'prom-client';
-import { QueryTypes } from 'sequelize';
 import { AppError } from '../../../../../shared/src/errors/app-error';
 import type { ApiDeps } from '../../deps';
 import { requireServiceScope } from '../../http/authenticate-service';
@@ -19,7 +17,6 @@ const batchBody: RequestHandler = (req, res, next) => {
 export function eventsRoutes(deps: ApiDeps): Router {
   const router = Router();
   const events = new EventsService(deps);
-  registerOutboxGauges(deps);
   router.use(requireServiceScope('events:write'));
 
   router.post('/', batchBody, async (req, res) => {
@@ -38,35 +35,3 @@ export function eventsRoutes(deps: ApiDeps): Router {
   return router;
 }
 
-/**
- * Outbox depth and the age of its oldest pending event on the API's /metrics, read from Postgres
- * at scrape time: the event processing lag as operators see it, whichever worker is (not) running.
- * The workers' own histograms (processing and revocation lag) are on their /metrics.
- */
-function registerOutboxGauges(deps: ApiDeps): void {
-  const { registry } = deps.metrics;
-  if (registry.getSingleMetric('latchkey_outbox_pending_events')) return;
-  const read = async () => {
-    const [row] = await deps.db.query<{ pending: string; oldest: number | null }>(
-      `SELECT count(*) AS pending, EXTRACT(EPOCH FROM now() - min(created_at))::float8 AS oldest FROM events WHERE status = 'pending'`,
-      { type: QueryTypes.SELECT },
-    );
-    return { pending: Number(row?.pending ?? 0), oldest: Number(row?.oldest ?? 0) };
-  };
-  new Gauge({
-    name: 'latchkey_outbox_pending_events',
-    help: 'Security events stored but not yet processed',
-    registers: [registry],
-    async collect() {
-      this.set((await read().catch(() => ({ pending: -1 }))).pending);
-    },
-  });
-  new Gauge({
-    name: 'latchkey_outbox_oldest_pending_seconds',
-    help: 'Age of the oldest unprocessed security event (event processing lag as seen from the outbox)',
-    registers: [registry],
-    async collect() {
-      this.set((await read().catch(() => ({ oldest: -1 }))).oldest);
-    },
-  });
-}
