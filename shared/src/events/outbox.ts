@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Sequelize, Transaction } from 'sequelize';
+import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 import { parseEvent, type EventType, type SecurityEvent, type EventOf } from './schemas';
 
 /** What the caller knows of an event; the id, version and time are filled in here. */
@@ -15,13 +15,16 @@ export function buildEvent<T extends EventType>(input: NewEvent<T>): EventOf<T> 
 /**
  * Writes the event row inside the caller's transaction (the transactional outbox). The row is the
  * durable promise that the event will be processed; it is enqueued after commit, and the worker's
- * relay enqueues any row that never made it.
+ * relay enqueues any row that never made it. Returns false, writing nothing, when the source
+ * already stored an event with the same idempotency key.
  */
-export async function insertOutboxEvent(db: Sequelize, transaction: Transaction, event: SecurityEvent): Promise<void> {
-  await db.query(
+export async function insertOutboxEvent(db: Sequelize, transaction: Transaction, event: SecurityEvent): Promise<boolean> {
+  const inserted = await db.query(
     `INSERT INTO events (id, type, version, occurred_at, source, actor_type, actor_id, request_id, idempotency_key, ip, user_agent, data)
-     VALUES (:id, :type, 1, :occurredAt, :source, :actorType, :actorId, :requestId, :idempotencyKey, :ip, :userAgent, :data)`,
+     VALUES (:id, :type, 1, :occurredAt, :source, :actorType, :actorId, :requestId, :idempotencyKey, :ip, :userAgent, :data)
+     ON CONFLICT (source, idempotency_key) DO NOTHING RETURNING id`,
     {
+      type: QueryTypes.SELECT,
       transaction,
       replacements: {
         id: event.id,
@@ -38,4 +41,5 @@ export async function insertOutboxEvent(db: Sequelize, transaction: Transaction,
       },
     },
   );
+  return inserted.length === 1;
 }

@@ -2,6 +2,7 @@ import { QueryTypes, type Transaction } from 'sequelize';
 import { AppError } from '../../../../../shared/src/errors/app-error';
 import { buildEvent } from '../../../../../shared/src/events/outbox';
 import type { SecurityEvent } from '../../../../../shared/src/events/schemas';
+import { insertOutboxEvent } from '../../../../../shared/src/events/outbox';
 import type { ApiDeps } from '../../deps';
 import type { ServicePrincipal } from '../../http/authenticate-service';
 import { publishAfterCommit } from './publish-after-commit';
@@ -79,27 +80,7 @@ export class EventsService {
 
   /** Inserts the outbox row; with an idempotency key already used by this source, returns that event's id. */
   private async store(t: Transaction, event: SecurityEvent): Promise<string> {
-    const [inserted] = await this.deps.db.query<{ id: string }>(
-      `INSERT INTO events (id, type, version, occurred_at, source, actor_type, actor_id, request_id, idempotency_key, data)
-       VALUES (:id, :type, 1, :occurredAt, :source, :actorType, :actorId, :requestId, :idempotencyKey, :data)
-       ON CONFLICT (source, idempotency_key) DO NOTHING RETURNING id`,
-      {
-        type: QueryTypes.SELECT,
-        transaction: t,
-        replacements: {
-          id: event.id,
-          type: event.type,
-          occurredAt: event.occurredAt,
-          source: event.source,
-          actorType: event.actor.type,
-          actorId: event.actor.id,
-          requestId: event.requestId ?? null,
-          idempotencyKey: event.idempotencyKey ?? null,
-          data: JSON.stringify(event.data),
-        },
-      },
-    );
-    if (inserted) return inserted.id;
+    if (await insertOutboxEvent(this.deps.db, t, event)) return event.id;
     const [first] = await this.deps.db.query<{ id: string }>('SELECT id FROM events WHERE source = :source AND idempotency_key = :key', {
       type: QueryTypes.SELECT,
       transaction: t,
