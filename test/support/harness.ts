@@ -9,6 +9,7 @@ import { createApp } from '../../services/api/src/app';
 import { createDeps, type ApiDeps } from '../../services/api/src/deps';
 import { TEST_ENV } from './test-env';
 import { withTimeout } from '../../shared/src/util/with-timeout';
+import { unlinkMatching } from '../../shared/src/redis/nodes';
 
 export interface Harness {
   config: Config;
@@ -42,8 +43,8 @@ export async function startHarness(env: Record<string, string> = {}, options: { 
     mailFile,
     async close() {
       if (deps.redis.status === 'ready') {
-        const keys = await deps.redis.keys(`${prefix}:*`).catch(() => []);
-        if (keys.length) await deps.redis.del(...keys).catch(() => undefined);
+        // Every master of a cluster; single-key deletes (a multi-key DEL across slots is refused).
+        await unlinkMatching(deps.redis, `${prefix}:*`).catch(() => undefined);
         await withTimeout(deps.producer.queue.obliterate({ force: true }).catch(() => undefined), 5_000);
       }
       await deps.close();

@@ -1,9 +1,9 @@
-import type Redis from 'ioredis';
 import type { Sequelize, Transaction } from 'sequelize';
 import type { Config } from '../../shared/src/config/load-config';
 import type { EventOf, EventType } from '../../shared/src/events/schemas';
 import type { Logger } from '../../shared/src/logging/logger';
 import type { MailTransport } from '../../shared/src/mail/mailer';
+import type { RedisClient } from '../../shared/src/redis/client';
 import type { Keys } from '../../shared/src/redis/keys';
 import type { Revocations } from '../../shared/src/security/revocations';
 import type { StateCache } from '../../shared/src/verify/state-cache';
@@ -12,7 +12,7 @@ import type { StateCache } from '../../shared/src/verify/state-cache';
 export interface HandlerContext {
   config: Config;
   db: Sequelize;
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
   cache: StateCache;
   revocations: Revocations;

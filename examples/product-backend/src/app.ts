@@ -1,12 +1,11 @@
 import express, { type Express } from 'express';
-import type Redis from 'ioredis';
-import { buildEvent, createVerifier, requirePermission, type EventProducer } from '../../../shared/src/kit';
+import { buildEvent, createVerifier, requirePermission, type EventProducer, type RedisClient } from '../../../shared/src/kit';
 
 /** What the example product backend needs to trust Latchkey: its URL, its Redis, its token names. */
 export interface ProductBackendOptions {
   /** Latchkey's base URL (JWKS at `/.well-known/jwks.json`, introspection at `/v1/introspect`). */
   latchkeyUrl: string;
-  redis: Redis;
+  redis: RedisClient;
   /** Latchkey's JWT_ISSUER, JWT_AUDIENCE and REDIS_KEY_PREFIX. */
   issuer: string;
   audience: string;

@@ -1,5 +1,4 @@
-import Redis from 'ioredis';
-import { EventProducer } from '../../../shared/src/kit';
+import { createRedis, EventProducer } from '../../../shared/src/kit';
 import { createProductBackend } from './app';
 
 /** Runs the example product backend against a running Latchkey (see README.md for the variables). */
@@ -8,8 +7,9 @@ function main(): void {
   const required = ['LATCHKEY_URL', 'JWT_ISSUER', 'JWT_AUDIENCE'].filter((name) => !env[name]);
   if (required.length) throw new Error(`missing environment variables: ${required.join(', ')}`);
   const redisUrl = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-  const redis = new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
-  const producer = new EventProducer(new Redis(redisUrl, { enableOfflineQueue: false }), env.QUEUE_PREFIX ?? '{lkq}');
+  // One server or a Redis Cluster (`redis+cluster://host:port,host:port`), fail-fast clients.
+  const redis = createRedis(redisUrl);
+  const producer = new EventProducer(createRedis(redisUrl), env.QUEUE_PREFIX ?? '{lkq}');
   const app = createProductBackend({
     latchkeyUrl: env.LATCHKEY_URL!.replace(/\/$/, ''),
     redis,

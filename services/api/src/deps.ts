@@ -1,4 +1,3 @@
-import type Redis from 'ioredis';
 import type { Sequelize } from 'sequelize';
 import type { Config } from '../../../shared/src/config/load-config';
 import { createDatabase } from '../../../shared/src/db/connection';
@@ -6,7 +5,7 @@ import { migrateToLatest } from '../../../shared/src/db/migrator';
 import { EventProducer } from '../../../shared/src/events/producer';
 import type { Logger } from '../../../shared/src/logging/logger';
 import { createMailTransport, type MailTransport } from '../../../shared/src/mail/mailer';
-import { createRedis } from '../../../shared/src/redis/client';
+import { createRedis, whenReady, type RedisClient } from '../../../shared/src/redis/client';
 import { createKeys, type Keys } from '../../../shared/src/redis/keys';
 import { RateLimiter } from '../../../shared/src/security/rate-limiter';
 import { MfaChallenges } from './modules/mfa/mfa-challenges';
@@ -26,7 +25,7 @@ export interface ApiDeps {
   config: Config;
   logger: Logger;
   db: Sequelize;
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
   keyRing: KeyRing;
   stateCache: StateCache;
@@ -54,6 +53,7 @@ export async function createDeps(
   const redisUrl = options.redisUrl ?? config.redisUrl;
   const redis = createRedis(redisUrl, 'request');
   const producerRedis = createRedis(redisUrl, 'request');
+  const redisReady = Promise.all([whenReady(redis), whenReady(producerRedis)]);
   const keys = createKeys(config.redisKeyPrefix);
   const keyRing = new KeyRing(db, {
     algorithm: config.jwt.algorithm,
@@ -62,6 +62,7 @@ export async function createDeps(
     createIfMissing: !config.isProduction,
   });
   await keyRing.start();
+  await redisReady;
   const stateCache = new StateCache(redis, keys, new CacheGuard(redis, keys, logger.child({ module: 'cache-guard' })));
   const metrics = createMetrics();
   const signatures = new SignatureVerifier({

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Client } from 'pg';
+import { parseRedisTarget } from '../../../shared/src/redis/redis-target';
 
 /** Local development infrastructure: make Postgres and Redis answer, or say how to get them. */
 
@@ -73,6 +74,14 @@ function postgresBinDir(): string | undefined {
 
 /** Starts a Redis server (nothing persisted) when none answers at the configured address. */
 export async function ensureRedis(redisUrl: string): Promise<void> {
+  const target = parseRedisTarget(redisUrl);
+  if (target.kind === 'cluster') {
+    // A Redis Cluster is never started here: every seed node must answer.
+    for (const node of target.nodes) {
+      if (!(await answers(node.host, node.port))) throw new Error(`Redis Cluster node ${node.host}:${node.port} does not answer`);
+    }
+    return;
+  }
   const url = new URL(redisUrl);
   const host = url.hostname;
   const port = Number(url.port || 6379);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { clusterUrlFromNodes, isClusterUrl, parseNodeList, parseRedisTarget } from '../redis/redis-target';
 
 const DAY = 86_400;
 
@@ -17,7 +18,10 @@ const schema = z
     PUBLIC_URL: z.string().url().optional(),
     DATABASE_URL: z.string().default('postgres://postgres@127.0.0.1:5432/latchkey'),
     DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(20),
+    // One server (`redis://`, `rediss://`) or a Redis Cluster (`redis+cluster://host:port,host:port`).
     REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
+    // A Redis Cluster's seed nodes, `host:port,host:port` (takes REDIS_URL's credentials and TLS).
+    REDIS_CLUSTER_NODES: z.string().optional(),
     REDIS_KEY_PREFIX: z.string().regex(/^[a-z0-9_-]{1,32}$/).default('lk'),
     QUEUE_PREFIX: z.string().regex(/^\{[a-z0-9_-]{1,32}\}$/).default('{lkq}'),
     JWT_ISSUER: z.string().min(1).optional(),
@@ -49,6 +53,16 @@ const schema = z
     AUDIT_RETENTION_MONTHS: z.coerce.number().int().min(0).max(1200).default(0),
   })
   .superRefine((env, ctx) => {
+    for (const [name, check] of [
+      ['REDIS_URL', () => isClusterUrl(env.REDIS_URL) && parseRedisTarget(env.REDIS_URL)],
+      ['REDIS_CLUSTER_NODES', () => env.REDIS_CLUSTER_NODES && parseNodeList(env.REDIS_CLUSTER_NODES)],
+    ] as const) {
+      try {
+        check();
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', path: [name], message: (err as Error).message });
+      }
+    }
     if (env.REFRESH_IDLE_TTL > env.REFRESH_ABSOLUTE_TTL) {
       ctx.addIssue({ code: 'custom', path: ['REFRESH_IDLE_TTL'], message: 'must not exceed REFRESH_ABSOLUTE_TTL' });
     }
@@ -87,7 +101,9 @@ function toConfig(env: z.output<typeof schema>) {
     publicUrl,
     databaseUrl: env.DATABASE_URL,
     databasePoolMax: env.DATABASE_POOL_MAX,
-    redisUrl: env.REDIS_URL,
+    /** The effective Redis URL; a cluster is in the `redis+cluster://` form (see redis-target.ts). */
+    redisUrl: env.REDIS_CLUSTER_NODES ? clusterUrlFromNodes(env.REDIS_CLUSTER_NODES, env.REDIS_URL) : env.REDIS_URL,
+    redisCluster: Boolean(env.REDIS_CLUSTER_NODES) || isClusterUrl(env.REDIS_URL),
     redisKeyPrefix: env.REDIS_KEY_PREFIX,
     queuePrefix: env.QUEUE_PREFIX,
     jwt: {

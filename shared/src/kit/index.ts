@@ -11,3 +11,5 @@ export { buildEvent, type NewEvent } from '../events/outbox';
 export type { SecurityEvent, EventType, EventOf } from '../events/schemas';
 export type { AccessClaims } from '../verify/auth-state';
 export { grants } from '../verify/permissions';
+/** The connection factory Latchkey itself uses: one server or a Redis Cluster (`redis+cluster://h:p,h:p`). */
+export { createRedis, type RedisClient } from '../redis/client';

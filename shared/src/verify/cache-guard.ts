@@ -1,70 +1,119 @@
 import type Redis from 'ioredis';
 import type { Logger } from '../logging/logger';
+import { isCluster, type RedisClient } from '../redis/client';
 import type { Keys } from '../redis/keys';
+import { masters, runIdOf, unlinkMatchingOnNode } from '../redis/nodes';
 
 /**
  * Decides whether the verification state in Redis may be trusted (G4, G5).
  *
  * Redis restarted from an older snapshot holds lower versions and live sessions that were revoked
  * since: nothing in the values themselves can tell. The server's run id can: every (re)connection
- * compares it with the run id recorded in Redis when its state was last validated. A different
- * one (or none) means a restarted server, so every per-user key is dropped (missing keys are read
- * from Postgres, never trusted blindly) before the cache is trusted again. From the moment a
- * connection drops until that check is done, `trusted` is false and verification reads Postgres.
+ * compares the run id of every master (one server, or each master of a Redis Cluster) with the run
+ * ids recorded in Redis when the state was last validated. A master whose run id is not recorded
+ * restarted (or was promoted, or joined): its per-user keys are dropped (missing keys are read from
+ * Postgres, never trusted blindly) before the cache is trusted again. Masters whose run id is
+ * recorded keep their keys. If the record itself was lost (its master restarted), every master is
+ * treated as new. From the moment any connection drops until that check is done, `trusted` is
+ * false and verification reads Postgres.
+ *
+ * The record (`validatedInstance`) is the sorted, comma-separated list of the validated run ids.
  */
 export class CacheGuard {
-  private trustedRunId: string | undefined;
+  private trustedRunIds: string[] | undefined;
   private checking: Promise<void> | undefined;
+  /** Bumped whenever a connection drops or a node appears: a check that saw an older one is redone. */
+  private generation = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private failures = 0;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
     private readonly logger?: Logger,
   ) {
-    redis.on('close', () => {
-      this.trustedRunId = undefined;
-    });
+    const distrust = () => {
+      this.generation++;
+      this.trustedRunIds = undefined;
+    };
+    redis.on('close', distrust);
     redis.on('ready', () => void this.validate());
+    if (isCluster(redis)) {
+      // A master's connection closing (restart, failover), a node leaving or a new one appearing
+      // (rediscovered, promoted): nothing is trusted until every master is checked again.
+      const watch = (node: Redis) => {
+        node.on('close', distrust);
+        node.on('ready', () => void this.validate());
+      };
+      redis.nodes('all').forEach(watch);
+      redis.on('-node', distrust);
+      redis.on('+node', (node: Redis) => {
+        distrust();
+        watch(node);
+        if (redis.status === 'ready') void this.validate();
+      });
+    }
     if (redis.status === 'ready') void this.validate();
   }
 
   get trusted(): boolean {
-    return this.trustedRunId !== undefined;
+    return this.trustedRunIds !== undefined;
   }
 
-  /** Validates (or re-validates) the connected server; concurrent calls share one check. */
+  /** Validates (or re-validates) every master; concurrent calls share one check. */
   validate(): Promise<void> {
-    this.checking ??= this.check().finally(() => {
+    this.checking ??= this.checkUntilSettled().finally(() => {
       this.checking = undefined;
     });
     return this.checking;
   }
 
-  private async check(): Promise<void> {
-    try {
-      const runId = /run_id:(\w+)/.exec(await this.redis.info('server'))?.[1];
-      if (!runId) return;
-      const recorded = await this.redis.get(this.keys.validatedInstance());
-      if (recorded !== runId) {
-        const dropped = await this.dropUserState();
-        await this.redis.set(this.keys.validatedInstance(), runId);
-        this.logger?.warn({ runId, previous: recorded, dropped }, 'redis server changed: verification state dropped, rebuilt from Postgres on demand');
-      }
-      this.trustedRunId = runId;
-    } catch (err) {
-      this.trustedRunId = undefined;
-      this.logger?.warn({ err: String(err) }, 'redis validation failed; verification reads Postgres');
+  private async checkUntilSettled(): Promise<void> {
+    for (let i = 0; i < 5; i++) {
+      const generation = this.generation;
+      const runIds = await this.check();
+      if (generation !== this.generation) continue; // a node dropped or joined meanwhile: check again
+      this.trustedRunIds = runIds;
+      break;
+    }
+    // A failed check (e.g. CLUSTERDOWN while a restarted master rejoins) is retried while the
+    // client lives: no further connection event may come to trigger it.
+    if (!this.trustedRunIds && this.redis.status !== 'end' && !this.retryTimer) {
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = undefined;
+        if (!this.trustedRunIds && this.redis.status !== 'end') void this.validate();
+      }, 500);
+      this.retryTimer.unref();
     }
   }
 
-  private async dropUserState(): Promise<number> {
-    let cursor = '0';
-    let dropped = 0;
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', this.keys.userStatePattern(), 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) dropped += await this.redis.unlink(...keys);
-    } while (cursor !== '0');
-    return dropped;
+  /** The validated run ids, or undefined when the check could not be completed. */
+  private async check(): Promise<string[] | undefined> {
+    try {
+      const nodes = masters(this.redis);
+      if (nodes.length === 0) return undefined;
+      const runIds = await Promise.all(nodes.map(runIdOf));
+      if (runIds.some((id) => !id)) return undefined;
+      const current = runIds as string[];
+      const recordedValue = await this.redis.get(this.keys.validatedInstance());
+      const recorded = new Set(recordedValue ? recordedValue.split(',') : []);
+      const unknown = nodes.filter((_, i) => !recorded.has(current[i]!));
+      const record = [...current].sort().join(',');
+      if (unknown.length) {
+        const pattern = this.keys.userStatePattern();
+        const dropped = (await Promise.all(unknown.map((node) => unlinkMatchingOnNode(node, pattern)))).reduce((a, b) => a + b, 0);
+        this.logger?.warn(
+          { masters: nodes.length, restarted: unknown.length, runIds: current, previous: recordedValue, dropped },
+          'redis master(s) changed: their verification state dropped, rebuilt from Postgres on demand',
+        );
+      }
+      if (record !== recordedValue) await this.redis.set(this.keys.validatedInstance(), record);
+      this.failures = 0;
+      return current;
+    } catch (err) {
+      // Retried every 500 ms while it fails: warn once per outage, not on every retry.
+      if (this.failures++ === 0) this.logger?.warn({ err: String(err) }, 'redis validation failed; verification reads Postgres');
+      return undefined;
+    }
   }
 }

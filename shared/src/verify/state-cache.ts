@@ -71,11 +71,21 @@ export class StateCache {
     await execOrThrow(pipeline);
   }
 
+  /**
+   * One pipeline per user: a user's keys share one slot, different users' keys do not, and a
+   * Redis Cluster refuses a pipeline whose keys live on different masters.
+   */
   async writeMemberships(entries: Array<{ userId: string; membershipId: string; state: MembershipState }>): Promise<void> {
     if (entries.length === 0) return;
-    const pipeline = this.redis.pipeline();
-    for (const e of entries) this.queueMembership(pipeline, e.userId, e.membershipId, e.state);
-    await execOrThrow(pipeline);
+    const byUser = new Map<string, typeof entries>();
+    for (const e of entries) byUser.set(e.userId, [...(byUser.get(e.userId) ?? []), e]);
+    await Promise.all(
+      [...byUser.values()].map((list) => {
+        const pipeline = this.redis.pipeline();
+        for (const e of list) this.queueMembership(pipeline, e.userId, e.membershipId, e.state);
+        return execOrThrow(pipeline);
+      }),
+    );
   }
 
   private queueUser(p: Pipeline, userId: string, s: UserState) {

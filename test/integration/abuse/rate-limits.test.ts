@@ -1,6 +1,7 @@
 import { startHarness, PASSWORD, uniqueEmail, type Harness } from '../../support/harness';
 import { registerUser } from '../../support/browser-session';
 import { LIMITS } from '../../../shared/src/security/limits';
+import { scanKeys } from '../../../shared/src/redis/nodes';
 
 let h: Harness;
 beforeAll(async () => {
@@ -28,7 +29,7 @@ describe('sign-in limits', () => {
     expect(Number(locked.headers['retry-after'])).toBeGreaterThan(0);
     expect(Number(locked.headers['retry-after'])).toBeLessThanOrEqual(LIMITS.loginFailuresPerAccount.windowSeconds);
     // Never permanent: every counter has a time to live; when it runs out the account opens again.
-    const keys = await h.deps.redis.keys(`${h.prefix}:{rl:${LIMITS.loginFailuresPerAccount.name}:*`);
+    const keys = await scanKeys(h.deps.redis, `${h.prefix}:{rl:${LIMITS.loginFailuresPerAccount.name}:*`);
     expect(keys).toHaveLength(1);
     const ttl = await h.deps.redis.ttl(keys[0]!);
     expect(ttl).toBeGreaterThan(0);

@@ -1,6 +1,7 @@
 import { startHarness, type Harness } from '../../support/harness';
 import { signIn } from '../../support/browser-session';
 import { PASSWORD } from '../../support/harness';
+import { unlinkMatching } from '../../../shared/src/redis/nodes';
 
 let h: Harness;
 beforeAll(async () => {
@@ -70,8 +71,7 @@ describe('verification state in Redis', () => {
     expect((await me(s.accessToken)).status).toBe(200);
     await h.deps.db.query("UPDATE sessions SET revoked_at = now(), revoke_reason = 'test' WHERE id = :id", { replacements: { id: s.sessionId } });
     // The cached "live" value still answers until it is gone: drop every key of this user.
-    const keys = await h.deps.redis.keys(`${h.prefix}:{u:${s.userId}}:*`);
-    await h.deps.redis.del(...keys);
+    await unlinkMatching(h.deps.redis, `${h.prefix}:{u:${s.userId}}:*`);
     const res = await me(s.accessToken);
     expect(res.body.code).toBe('session_revoked');
     expect(await h.deps.redis.get(h.deps.keys.session(s.userId, s.sessionId))).toMatch(/^1\|revoked/);

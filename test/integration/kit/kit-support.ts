@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { QueryTypes } from 'sequelize';
 import type { Harness } from '../../support/harness';
+import { unlinkMatching } from '../../../shared/src/redis/nodes';
 
 /** Latchkey listening on a real port, so JWKS and introspection go over HTTP like in production. */
 export async function listen(h: Harness): Promise<{ url: string; server: Server; close(): Promise<void> }> {
@@ -31,6 +32,5 @@ export async function eventSettled(h: Harness, eventId: string, attempts = 200):
 
 /** Removes every verification key of a user from Redis (as a flush or an expiry would). */
 export async function dropUserKeys(h: Harness, userId: string): Promise<void> {
-  const keys = await h.deps.redis.keys(`${h.prefix}:{u:${userId}}:*`);
-  if (keys.length) await h.deps.redis.del(...keys);
+  await unlinkMatching(h.deps.redis, `${h.prefix}:{u:${userId}}:*`);
 }

@@ -6,6 +6,7 @@ import { refresh, signIn } from '../../support/browser-session';
 import { startHarness, type Harness } from '../../support/harness';
 import { applyEvent, bearer, createOrganization, memberSignedIn, serviceCredential } from '../organizations/fixtures';
 import { dropUserKeys, listen } from './kit-support';
+import { unlinkMatching } from '../../../shared/src/redis/nodes';
 
 /** The product-backend kit against a listening Latchkey, its Redis, and its introspection. */
 let h: Harness;
@@ -142,8 +143,7 @@ describe('requirePermission', () => {
   it('reads permissions missing from Redis through introspection', async () => {
     const app = productApp();
     const s = await memberSignedIn(h, writer, org, 'member');
-    const keys = await h.deps.redis.keys(`${h.prefix}:{m:*}:perm:*`);
-    if (keys.length) await h.deps.redis.del(...keys);
+    await unlinkMatching(h.deps.redis, `${h.prefix}:{m:*}:perm:*`);
     expect((await app.post('/reports').set('Authorization', bearer(s.accessToken))).status).toBe(201);
     const noFallback = productApp({ introspection: false });
     const other = await memberSignedIn(h, writer, org, 'member');

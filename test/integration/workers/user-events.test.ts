@@ -1,6 +1,7 @@
 import { PASSWORD } from '../../support/harness';
 import { refresh, signIn } from '../../support/browser-session';
 import { auditRecords, mailsTo, postEvents, probe, serviceCredential, startRig, tokenVersion, waitFor, waitProcessed, type WorkerRig } from './worker-harness';
+import { scanKeys, unlinkKeys } from '../../../shared/src/redis/nodes';
 
 let rig: WorkerRig;
 let credential: string;
@@ -112,9 +113,9 @@ describe('user and session events, end to end through POST /v1/events and a real
     const live = await signIn(h);
     const revoked = await signIn(h, { email: live.email });
     await h.http.delete(`/sessions/${revoked.sessionId}`).set('Authorization', `Bearer ${live.accessToken}`).expect(204);
-    const keys = await h.deps.redis.keys(`${h.prefix}:{u:${live.userId}}:*`);
+    const keys = await scanKeys(h.deps.redis, `${h.prefix}:{u:${live.userId}}:*`);
     expect(keys.length).toBeGreaterThan(0);
-    await h.deps.redis.del(...keys);
+    await unlinkKeys(h.deps.redis, keys);
     const id = await send('cache.rebuild_requested', { scope: 'user', id: live.userId });
     const sessionKey = h.deps.keys.session(live.userId, revoked.sessionId);
     expect(await h.deps.redis.get(sessionKey)).toMatch(/\|revoked\|/);

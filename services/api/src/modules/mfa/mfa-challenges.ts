@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import type Redis from 'ioredis';
 import { AppError } from '../../../../../shared/src/errors/app-error';
+import type { RedisClient } from '../../../../../shared/src/redis/client';
 import { KEY_TTL, type Keys } from '../../../../../shared/src/redis/keys';
 import { MFA_CHALLENGE_ATTEMPTS } from '../../../../../shared/src/security/limits';
 import { randomSecret } from '../../../../../shared/src/tokens/sealing';
@@ -20,7 +20,7 @@ const hashId = (id: string) => createHash('sha256').update(id).digest('hex');
  */
 export class MfaChallenges {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
   ) {}
 
