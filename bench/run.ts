@@ -1,10 +1,12 @@
 import { benchVerify } from './verify/run';
 import { benchRevocationLag } from './revocation-lag/run';
+import { benchRefresh } from './refresh/run';
 
 /** `npm run bench` runs every benchmark; `npm run bench -- <name>` one of them. Prints markdown. */
 const BENCHES: Record<string, () => Promise<string>> = {
   verify: () => benchVerify(),
   'revocation-lag': () => benchRevocationLag(),
+  refresh: () => benchRefresh(),
 };
 
 async function main(): Promise<void> {

@@ -1,0 +1,124 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Pool } from 'pg';
+import { percentile } from '../lib/stats';
+
+/** One chain a client connection follows: the cookies it holds (Latchkey) or its current token (bare). */
+export interface Chain {
+  refreshCookie: string;
+  csrfCookie: string;
+  csrfToken: string;
+}
+
+/** What one run of the refresh client measured. */
+export interface RefreshRunResult {
+  completed: number;
+  failed: number;
+  firstFailure?: string;
+  seconds: number;
+  perSecond: number;
+  p50: number;
+  p99: number;
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest();
+const token = () => randomBytes(32).toString('base64url');
+
+/**
+ * The refresh load client, run as its own process (pinned to core 0): CONCURRENCY loops, each
+ * following its own chain for SECONDS, then `RESULT {json}`; the chains' new state is written back
+ * to STATE_FILE so the next round continues them.
+ * - MODE=latchkey: POST API_URL/auth/refresh with the chain's cookies and CSRF header, keeping the
+ *   rotated cookie (a browser tab's behaviour; autocannon cannot follow rotating cookies).
+ * - MODE=pg: the bare transaction of the same shape through `pg` (pool of POOL_MAX, as the API's):
+ *   lock the token row by hash, insert the successor, mark the parent used.
+ */
+async function main(): Promise<void> {
+  const mode = process.env.MODE;
+  const seconds = Number(process.env.SECONDS ?? 10);
+  const stateFile = process.env.STATE_FILE!;
+  const chains = JSON.parse(readFileSync(stateFile, 'utf8')) as Chain[];
+  process.stdout.write('READY {}\n');
+
+  const pool = mode === 'pg' ? new Pool({ connectionString: process.env.DATABASE_URL, max: Number(process.env.POOL_MAX ?? 20) }) : undefined;
+  const latencies: number[] = [];
+  let failed = 0;
+  let firstFailure: string | undefined;
+  const deadline = performance.now() + seconds * 1000;
+
+  const latchkeyOnce = async (chain: Chain) => {
+    const res = await fetch(`${process.env.API_URL}/auth/refresh`, {
+      method: 'POST',
+      headers: { cookie: `${chain.refreshCookie}; ${chain.csrfCookie}`, 'x-csrf-token': chain.csrfToken },
+    });
+    const body = await res.text();
+    if (res.status !== 200) throw new Error(`${res.status} ${body.slice(0, 200)}`);
+    const next = res.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0]!)
+      .find((c) => c.startsWith('__Host-lk_rt=') && c.length > 14);
+    if (!next) throw new Error('no rotated cookie');
+    chain.refreshCookie = next;
+  };
+
+  const pgOnce = async (chain: Chain) => {
+    const current = chain.refreshCookie.slice('__Host-lk_rt='.length);
+    const successor = token();
+    const client = await pool!.connect();
+    try {
+      await client.query('BEGIN');
+      const locked = await client.query<{ id: string; session_id: string }>(
+        'SELECT id, session_id FROM refresh_tokens WHERE token_hash = $1 AND used_at IS NULL FOR UPDATE',
+        [sha256(current)],
+      );
+      const row = locked.rows[0];
+      if (!row) throw new Error('token not found or used');
+      await client.query('INSERT INTO refresh_tokens (session_id, token_hash, parent_id) VALUES ($1, $2, $3)', [row.session_id, sha256(successor), row.id]);
+      await client.query('UPDATE refresh_tokens SET used_at = now() WHERE id = $1', [row.id]);
+      await client.query('COMMIT');
+      chain.refreshCookie = `__Host-lk_rt=${successor}`;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  };
+
+  const once = mode === 'pg' ? pgOnce : latchkeyOnce;
+  const started = performance.now();
+  await Promise.all(
+    chains.map(async (chain) => {
+      while (performance.now() < deadline) {
+        const t0 = performance.now();
+        try {
+          await once(chain);
+          latencies.push(performance.now() - t0);
+        } catch (err) {
+          failed++;
+          firstFailure ??= String(err);
+          if (failed > 1000) return;
+        }
+      }
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  await pool?.end();
+  writeFileSync(stateFile, JSON.stringify(chains), { mode: 0o600 });
+  const result: RefreshRunResult = {
+    completed: latencies.length,
+    failed,
+    ...(firstFailure ? { firstFailure } : {}),
+    seconds: elapsed,
+    perSecond: latencies.length / elapsed,
+    p50: latencies.length ? percentile(latencies, 50) : NaN,
+    p99: latencies.length ? percentile(latencies, 99) : NaN,
+  };
+  process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
+  process.exit(0);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
