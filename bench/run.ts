@@ -1,12 +1,14 @@
 import { benchVerify } from './verify/run';
 import { benchRevocationLag } from './revocation-lag/run';
 import { benchRefresh } from './refresh/run';
+import { benchLogin } from './login/run';
 
 /** `npm run bench` runs every benchmark; `npm run bench -- <name>` one of them. Prints markdown. */
 const BENCHES: Record<string, () => Promise<string>> = {
   verify: () => benchVerify(),
   'revocation-lag': () => benchRevocationLag(),
   refresh: () => benchRefresh(),
+  login: () => benchLogin(),
 };
 
 async function main(): Promise<void> {
