@@ -2,6 +2,7 @@ import { benchVerify } from './verify/run';
 import { benchRevocationLag } from './revocation-lag/run';
 import { benchRefresh } from './refresh/run';
 import { benchLogin } from './login/run';
+import { benchEvents } from './events/run';
 
 /** `npm run bench` runs every benchmark; `npm run bench -- <name>` one of them. Prints markdown. */
 const BENCHES: Record<string, () => Promise<string>> = {
@@ -9,6 +10,7 @@ const BENCHES: Record<string, () => Promise<string>> = {
   'revocation-lag': () => benchRevocationLag(),
   refresh: () => benchRefresh(),
   login: () => benchLogin(),
+  events: () => benchEvents(),
 };
 
 async function main(): Promise<void> {
