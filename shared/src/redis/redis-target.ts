@@ -66,7 +66,3 @@ export function clusterUrlFromNodes(nodes: string, redisUrl?: string): string {
   return `${scheme}+cluster://${userinfo}${nodes.split(',').map((n) => n.trim()).filter(Boolean).join(',')}`;
 }
 
-/** The URL without its password, for logs and error messages. */
-export function redactRedisUrl(url: string): string {
-  return url.replace(/^([a-z+]+:\/\/[^:@/]*:)[^@]*@/i, '$1***@');
-}
