@@ -3,6 +3,7 @@ import { benchRevocationLag } from './revocation-lag/run';
 import { benchRefresh } from './refresh/run';
 import { benchLogin } from './login/run';
 import { benchEvents } from './events/run';
+import { benchAudit } from './audit/run';
 
 /** `npm run bench` runs every benchmark; `npm run bench -- <name>` one of them. Prints markdown. */
 const BENCHES: Record<string, () => Promise<string>> = {
@@ -11,6 +12,7 @@ const BENCHES: Record<string, () => Promise<string>> = {
   refresh: () => benchRefresh(),
   login: () => benchLogin(),
   events: () => benchEvents(),
+  audit: () => benchAudit(),
 };
 
 async function main(): Promise<void> {
