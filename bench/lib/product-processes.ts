@@ -42,19 +42,26 @@ async function waitForHttp(url: string, child: ChildProcess, timeoutMs: number):
   throw new Error(`${url} did not answer within ${timeoutMs} ms`);
 }
 
-function launch(entry: string, env: Record<string, string>, core: number | undefined): ChildProcess {
-  const [cmd, args] = core === undefined ? [TSX, [entry]] : pinned(core, TSX, [entry]);
-  return spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...BENCH_ENV, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+/**
+ * Spawns `entry` under tsx. With `profile` (a file), it runs under bench/lib/profiled-entry.ts,
+ * which writes a V8 CPU profile there when the process is stopped.
+ */
+function launch(entry: string, env: Record<string, string>, core: number | undefined, profile?: string): ChildProcess {
+  const extra = profile ? { PROFILED_ENTRY: entry, CPU_PROFILE: profile } : {};
+  const file = profile ? path.join(__dirname, 'profiled-entry.ts') : entry;
+  const [cmd, args] = core === undefined ? [TSX, [file]] : pinned(core, TSX, [file]);
+  return spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...BENCH_ENV, ...env, ...extra }, stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
 function stopper(child: ChildProcess): () => Promise<void> {
-  return () =>
-    new Promise<void>((done) => {
+  return async () => {
+    return new Promise<void>((done) => {
       if (child.exitCode !== null || child.signalCode !== null) return done();
       child.once('exit', () => done());
       child.kill('SIGTERM');
       setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
     });
+  };
 }
 
 /**
@@ -63,7 +70,9 @@ function stopper(child: ChildProcess): () => Promise<void> {
  */
 export async function startApiProcess(env: Record<string, string> = {}, core: number | undefined = 1): Promise<ProductProcess> {
   const port = await freePort();
-  const child = launch(path.join(ROOT, 'services/api/src/main.ts'), { PORT: String(port), ...env }, core);
+  // BENCH_PROFILE_API=<file>: profile every API process (one file per port), written when it is stopped.
+  const profile = process.env.BENCH_PROFILE_API ? `${process.env.BENCH_PROFILE_API.replace(/\.cpuprofile$/, '')}-${port}.cpuprofile` : undefined;
+  const child = launch(path.join(ROOT, 'services/api/src/main.ts'), { PORT: String(port), ...env }, core, profile);
   const url = `http://127.0.0.1:${port}`;
   try {
     await waitForHttp(`${url}/healthz`, child, 60_000);
@@ -80,7 +89,8 @@ export async function startApiProcess(env: Record<string, string> = {}, core: nu
  */
 export async function startWorkerProcess(env: Record<string, string> = {}, core?: number): Promise<ProductProcess> {
   const port = await freePort();
-  const child = launch(path.join(ROOT, 'workers/src/main.ts'), { WORKER_METRICS_PORT: String(port), ...env }, core);
+  const profile = process.env.BENCH_PROFILE_WORKER ? `${process.env.BENCH_PROFILE_WORKER.replace(/\.cpuprofile$/, '')}-${port}.cpuprofile` : undefined;
+  const child = launch(path.join(ROOT, 'workers/src/main.ts'), { WORKER_METRICS_PORT: String(port), ...env }, core, profile);
   const url = `http://127.0.0.1:${port}`;
   try {
     await waitForHttp(`${url}/metrics`, child, 60_000);
