@@ -5,8 +5,8 @@ import { describeMachine } from '../lib/machine';
 import { startProcess, type Started } from '../lib/processes';
 import { fmt, median } from '../lib/stats';
 
-const VARIANTS = ['none', 'jose', 'session', 'latchkey'] as const;
-type Variant = (typeof VARIANTS)[number];
+export const VARIANTS = ['none', 'jose', 'session', 'latchkey'] as const;
+export type Variant = (typeof VARIANTS)[number];
 const LABEL: Record<Variant, string> = {
   none: 'no auth (baseline)',
   jose: 'jose ES256 verify only (stateless)',
@@ -14,24 +14,40 @@ const LABEL: Record<Variant, string> = {
   latchkey: 'Latchkey full verification',
 };
 
+/** Medians of one verify run, per variant that was run. */
+export interface VerifyMeasurement {
+  variants: readonly Variant[];
+  rps(v: Variant): number;
+  p99(v: Variant): number;
+  rss: Record<Variant, number>;
+}
+
 /**
- * P1 and P7: the same Express app and route under four guards, loaded alternately (A B C D, at
- * least three rounds) by autocannon in its own process; medians and ratios from this one run.
+ * Loads the variants alternately (A B C D, `rounds` rounds) and returns the medians. `redisUrl`
+ * overrides the bench Redis (BENCH_REDIS_URL) for this run, e.g. a `redis+cluster://` URL; the
+ * express-session variant needs one Redis server (node-redis client), so it is left out then.
  */
-export async function benchVerify(options: { rounds?: number; seconds?: number } = {}): Promise<string> {
+export async function measureVerify(
+  options: { rounds?: number; seconds?: number; redisUrl?: string; variants?: readonly Variant[] } = {},
+): Promise<VerifyMeasurement> {
   const rounds = options.rounds ?? Number(process.env.BENCH_ROUNDS ?? 3);
   const seconds = options.seconds ?? Number(process.env.BENCH_SECONDS ?? 10);
-  await prepareBenchDatabase();
-  const api = await benchApi(benchConfig());
+  const redisEnv: Record<string, string> = options.redisUrl ? { REDIS_URL: options.redisUrl } : {};
+  const variants = options.variants ?? VARIANTS;
+  await prepareBenchDatabase(benchConfig(redisEnv));
+  const api = await benchApi(benchConfig(redisEnv));
   const user = await signedInUser(api.http);
   await api.close();
 
   const servers = {} as Record<Variant, Started<{ port: number }>>;
-  for (const v of VARIANTS) servers[v] = await startProcess(path.join(__dirname, 'server.ts'), { VARIANT: v }, 1);
-  const sessionCookie = await (async () => {
-    const res = await fetch(`http://127.0.0.1:${servers.session.info.port}/__login`, { method: 'POST' });
-    return res.headers.get('set-cookie')!.split(';')[0]!;
-  })();
+  const childEnv: Record<string, string> = options.redisUrl ? { BENCH_REDIS_URL: options.redisUrl } : {};
+  for (const v of variants) servers[v] = await startProcess(path.join(__dirname, 'server.ts'), { VARIANT: v, ...childEnv }, 1);
+  const sessionCookie = variants.includes('session')
+    ? await (async () => {
+        const res = await fetch(`http://127.0.0.1:${servers.session.info.port}/__login`, { method: 'POST' });
+        return res.headers.get('set-cookie')!.split(';')[0]!;
+      })()
+    : '';
   const headers: Record<Variant, Record<string, string>> = {
     none: {},
     jose: { authorization: `Bearer ${user.accessToken}` },
@@ -41,9 +57,9 @@ export async function benchVerify(options: { rounds?: number; seconds?: number }
   const results = Object.fromEntries(VARIANTS.map((v) => [v, [] as LoadResult[]])) as Record<Variant, LoadResult[]>;
   const rss: Record<Variant, number> = { none: 0, jose: 0, session: 0, latchkey: 0 };
   try {
-    for (const v of VARIANTS) await runLoad({ url: `http://127.0.0.1:${servers[v].info.port}/resource`, seconds: 2, headers: headers[v] });
+    for (const v of variants) await runLoad({ url: `http://127.0.0.1:${servers[v].info.port}/resource`, seconds: 2, headers: headers[v] });
     for (let round = 0; round < rounds; round++) {
-      for (const v of VARIANTS) {
+      for (const v of variants) {
         const r = await runLoad({ url: `http://127.0.0.1:${servers[v].info.port}/resource`, seconds, headers: headers[v] });
         if (r.non2xx || r.errors) throw new Error(`${v}: ${r.non2xx} non-2xx, ${r.errors} errors: the variant is misconfigured`);
         results[v].push(r);
@@ -53,11 +69,24 @@ export async function benchVerify(options: { rounds?: number; seconds?: number }
       }
     }
   } finally {
-    await Promise.all(VARIANTS.map((v) => servers[v].stop()));
+    await Promise.all(variants.map((v) => servers[v].stop()));
   }
+  return {
+    variants,
+    rps: (v) => median(results[v].map((r) => r.requestsPerSecond)),
+    p99: (v) => median(results[v].map((r) => r.p99)),
+    rss,
+  };
+}
 
-  const rps = (v: Variant) => median(results[v].map((r) => r.requestsPerSecond));
-  const p99 = (v: Variant) => median(results[v].map((r) => r.p99));
+/**
+ * P1 and P7: the same Express app and route under four guards, loaded alternately (A B C D, at
+ * least three rounds) by autocannon in its own process; medians and ratios from this one run.
+ */
+export async function benchVerify(options: { rounds?: number; seconds?: number } = {}): Promise<string> {
+  const rounds = options.rounds ?? Number(process.env.BENCH_ROUNDS ?? 3);
+  const seconds = options.seconds ?? Number(process.env.BENCH_SECONDS ?? 10);
+  const { rps, p99, rss } = await measureVerify({ rounds, seconds });
   const base = rps('none');
   const lines = [
     `### verify (P1, P7)`,

@@ -28,7 +28,6 @@ export class ClusterNodeProcess {
       ],
       { stdio: 'ignore' },
     );
-    this.child.unref();
     for (let i = 0; i < 100; i++) {
       if (await this.cli('PING').then((r) => r === 'PONG', () => false)) return;
       await new Promise((r) => setTimeout(r, 50));
