@@ -13,6 +13,13 @@ export function masters(redis: RedisClient): Redis[] {
   return isCluster(redis) ? redis.nodes('master') : [redis];
 }
 
+/** PINGs every master (a cluster answers only if each one does); rejects when none is known. */
+export async function pingAll(redis: RedisClient): Promise<void> {
+  const nodes = masters(redis);
+  if (nodes.length === 0) throw new Error('no Redis master connected');
+  await Promise.all(nodes.map((node) => node.ping()));
+}
+
 /** The `run_id` of a server (changes on every restart). */
 export async function runIdOf(node: Redis): Promise<string | undefined> {
   return /run_id:(\w+)/.exec(await node.info('server'))?.[1];

@@ -66,6 +66,8 @@ describe('a Redis Cluster master restored from an older snapshot', () => {
     // While one master is down (the cluster refuses every command), verification reads Postgres.
     expect((await me(revoked!.accessToken)).body.code).toBe('session_revoked');
     expect((await me(valid!.accessToken)).status).toBe(200);
+    // Readiness checks every master: one down is not ready.
+    expect((await h.http.get('/readyz')).body.checks.redis).toBe(false);
     // The backup really holds the stale "live" state (read from a copy, by a server of its own).
     const copy = new PrivateRedis(await freePort());
     copyFileSync(path.join(target!.dir, 'dump.rdb'), path.join(copy.dir, 'dump.rdb'));
@@ -81,6 +83,7 @@ describe('a Redis Cluster master restored from an older snapshot', () => {
       expect((await me(valid!.accessToken)).status).toBe(200);
     }
     await untilValidated();
+    expect((await h.http.get('/readyz')).body.checks.redis).toBe(true);
     expect((await me(revoked!.accessToken)).body.code).toBe('session_revoked');
     expect((await me(valid!.accessToken)).status).toBe(200);
     expect(await h.deps.redis.get(h.deps.keys.session(revoked!.userId, revoked!.sessionId))).toMatch(/^1\|revoked/);

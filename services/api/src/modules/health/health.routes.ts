@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import { migrationsCurrent } from '../../../../../shared/src/db/migrator';
+import { pingAll } from '../../../../../shared/src/redis/nodes';
 import type { ApiDeps } from '../../deps';
 
 async function probe(check: () => Promise<unknown>, timeoutMs = 1_000): Promise<boolean> {
@@ -23,7 +24,8 @@ export function healthRoutes(deps: ApiDeps): Router {
   router.get('/readyz', async (_req, res) => {
     const [postgres, redis, queue] = await Promise.all([
       probe(() => deps.db.query('SELECT 1')),
-      probe(() => deps.redis.ping()),
+      // Every master of a Redis Cluster: one unreachable master means some users' state is.
+      probe(() => pingAll(deps.redis)),
       probe(() => deps.producer.queue.getJobCounts('waiting')),
     ]);
     const migrations = postgres && (await probe(() => migrationsCurrent(deps.db).then((ok) => (ok ? ok : Promise.reject(new Error('pending'))))));
