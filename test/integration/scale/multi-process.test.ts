@@ -37,13 +37,9 @@ beforeAll(async () => {
     LOG_LEVEL: 'info',
   };
   apiPorts = await Promise.all(Array.from({ length: API_PROCESSES }, () => freePort()));
-  const started = await Promise.allSettled([
-    ...apiPorts.map((port) => startApiProcess(port, env)),
-    ...Array.from({ length: WORKER_PROCESSES }, () => startWorkerProcess(env)),
-  ]);
-  for (const s of started) if (s.status === 'fulfilled') processes.push(s.value);
-  const failed = started.find((s) => s.status === 'rejected');
-  if (failed) throw (failed as PromiseRejectedResult).reason;
+  // One at a time: five processes compiling at once would starve the other test files of CPU.
+  for (const port of apiPorts) processes.push(await startApiProcess(port, env));
+  for (let i = 0; i < WORKER_PROCESSES; i++) processes.push(await startWorkerProcess(env));
   proxy = new RoundRobinProxy(apiPorts);
   await proxy.start();
   lb = { ...h, http: supertest(proxy.url) };
