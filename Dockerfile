@@ -1,14 +1,17 @@
-# One image for the API and the worker; docker-compose.yml picks the command.
+# One image for the API, the worker and the CLI (docker-compose.yml picks the command).
+# Build stage: compile TypeScript to dist/; runtime: compiled JavaScript and production
+# dependencies only (the browser client's sources stay: they are bundled on first request).
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY . .
+RUN npm run build && npm prune --omit=dev
+
 FROM node:20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
-COPY tsconfig.json ./
-COPY shared ./shared
-COPY services ./services
-COPY workers ./workers
-COPY migrations ./migrations
+COPY --from=build /app /app
 USER node
 EXPOSE 3000
-CMD ["node_modules/.bin/tsx", "services/api/src/main.ts"]
+CMD ["node", "dist/services/api/src/main.js"]
