@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import argon2 from 'argon2';
 import { z } from 'zod';
 
@@ -15,13 +16,37 @@ export function normalizePassword(password: string): string {
 /** A password as accepted at login: bounded before any hashing, never truncated. */
 export const passwordInput = z.string().min(1).max(PASSWORD_MAX * 4);
 
+/**
+ * How many argon2 computations may run at once in this process: every core it may use but one.
+ * Each one holds a libuv threadpool thread and a whole core for tens of milliseconds; unbounded,
+ * a burst of sign-ins fills every core and token verification on the event loop waits behind them
+ * (quality target P4). Sign-ins past the limit queue here instead, in arrival order.
+ */
+export const HASH_CONCURRENCY = Math.max(1, availableParallelism() - 1);
+
+let hashing = 0;
+const waiting: Array<() => void> = [];
+
+async function withHashSlot<T>(work: () => Promise<T>): Promise<T> {
+  if (hashing < HASH_CONCURRENCY) hashing++;
+  else await new Promise<void>((resolve) => waiting.push(resolve));
+  try {
+    return await work();
+  } finally {
+    // The slot passes straight to the next waiter, so the limit holds at every moment.
+    const next = waiting.shift();
+    if (next) next();
+    else hashing--;
+  }
+}
+
 export async function hashPassword(password: string): Promise<string> {
-  return argon2.hash(normalizePassword(password), ARGON2_OPTIONS);
+  return withHashSlot(() => argon2.hash(normalizePassword(password), ARGON2_OPTIONS));
 }
 
 export async function verifyPassword(hash: string, password: string): Promise<boolean> {
   try {
-    return await argon2.verify(hash, normalizePassword(password));
+    return await withHashSlot(() => argon2.verify(hash, normalizePassword(password)));
   } catch {
     return false;
   }
