@@ -75,7 +75,7 @@ export async function createDeps(
     signatures,
     cache: stateCache,
     source: { load: (sub, sid, mid) => loadAuthState(db, sub, sid, mid) },
-    onOutcome: (o) => metrics.verifyOutcomes.inc({ code: o.code, origin: o.origin ?? 'none' }),
+    onOutcome: (o) => metrics.countVerifyOutcome(o.code, o.origin ?? 'none'),
   });
   const producer = new EventProducer(producerRedis, config.queuePrefix);
   return {

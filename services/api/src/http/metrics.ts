@@ -5,6 +5,14 @@ import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client
 export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  const verifyOutcomes = new Counter({
+    name: 'latchkey_verify_outcomes_total',
+    help: 'Access-token verification outcomes by code and by where the state came from',
+    labelNames: ['code', 'origin'] as const,
+    registers: [registry],
+  });
+  // Labelled children resolved once per (code, origin): this runs on every verified request.
+  const outcomeChildren = new Map<string, { inc(): void }>();
   return {
     registry,
     requestDuration: new Histogram({
@@ -14,12 +22,13 @@ export function createMetrics() {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
-    verifyOutcomes: new Counter({
-      name: 'latchkey_verify_outcomes_total',
-      help: 'Access-token verification outcomes by code and by where the state came from',
-      labelNames: ['code', 'origin'] as const,
-      registers: [registry],
-    }),
+    verifyOutcomes,
+    countVerifyOutcome(code: string, origin: string): void {
+      const id = `${code}|${origin}`;
+      let child = outcomeChildren.get(id);
+      if (!child) outcomeChildren.set(id, (child = verifyOutcomes.labels(code, origin)));
+      child.inc();
+    },
   };
 }
 
