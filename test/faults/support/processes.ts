@@ -8,6 +8,7 @@ const ROOT = path.resolve(__dirname, '../../..');
 const ENTRIES = { api: 'services/api/src/main.ts', worker: 'workers/src/main.ts' } as const;
 
 const running = new Set<ServiceProcess>();
+const started = new Set<ServiceProcess>();
 
 /**
  * An API or worker process of the fault suite. It runs `node --import tsx <entry>` (what `npx tsx`
@@ -36,6 +37,7 @@ export class ServiceProcess {
     });
     appendFileSync(PIDS_FILE(), `${this.child.pid}\n`);
     running.add(this);
+    started.add(this);
     let partial = '';
     const onData = (chunk: Buffer) => {
       this.log.write(chunk);
@@ -74,9 +76,25 @@ export class ServiceProcess {
     throw new Error(`${this.name} did not print ${pattern} (alive=${this.alive}); last lines:\n${this.lines.slice(-15).join('\n')}`);
   }
 
-  /** Sends a signal to the whole process group and waits (bounded) for the process to exit. */
+  /** True while any process of the group (the entry or a helper it started, e.g. esbuild) is alive. */
+  groupAlive(): boolean {
+    try {
+      process.kill(-this.pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Sends a signal to the whole process group and waits (bounded) for the process to exit; after a
+   * SIGKILL, also until no process of its group is left.
+   */
   async kill(signal: NodeJS.Signals = 'SIGKILL', timeoutMs = 15_000): Promise<void> {
-    if (!this.alive) return;
+    if (!this.alive) {
+      if (signal === 'SIGKILL') await this.reapGroup();
+      return;
+    }
     try {
       process.kill(-this.pid, signal);
     } catch {
@@ -91,6 +109,18 @@ export class ServiceProcess {
         /* gone */
       }
       await Promise.race([this.exited, new Promise((r) => setTimeout(r, 5_000))]);
+    }
+    if (signal === 'SIGKILL') await this.reapGroup();
+  }
+
+  private async reapGroup(): Promise<void> {
+    for (let i = 0; i < 50 && this.groupAlive(); i++) {
+      try {
+        process.kill(-this.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+      await new Promise((r) => setTimeout(r, 100));
     }
   }
 }
@@ -111,12 +141,13 @@ export async function startWorkerProcess(name: string, env: Record<string, strin
 
 /** SIGKILLs every process the suite started that is still running (afterAll, also on failure). */
 export async function killAll(): Promise<void> {
-  await Promise.all([...running].map((p) => p.kill('SIGKILL', 5_000)));
+  await Promise.all([...started].map((p) => p.kill('SIGKILL', 5_000)));
+  started.clear();
 }
 
 // A crashed or interrupted test run still takes its processes with it.
 process.once('exit', () => {
-  for (const p of running) {
+  for (const p of started) {
     try {
       process.kill(-p.pid, 'SIGKILL');
     } catch {

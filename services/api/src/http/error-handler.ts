@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { AppError, isAppError } from '../../../../shared/src/errors/app-error';
 import type { ErrorCode } from '../../../../shared/src/errors/codes';
+import { isDependencyUnavailable } from '../../../../shared/src/errors/unavailable';
 import type { Logger } from '../../../../shared/src/logging/logger';
 import { sendProblem } from './problem';
 
@@ -28,6 +29,12 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       if (err.status >= 500) logger.error({ err, requestId, code: err.code, detail: err.detail }, 'request failed');
       else if (err.detail) logger.debug({ requestId, code: err.code, detail: err.detail }, 'request refused');
       sendProblem(res, err.code, { requestId, message: err.message, detail: err.publicDetail, retryAfter: err.retryAfter });
+      return;
+    }
+    // Postgres or Redis down where the route needs it: a clear 503, never a 500 (R4).
+    if (isDependencyUnavailable(err)) {
+      logger.warn({ requestId, err: String(err) }, 'dependency unavailable');
+      sendProblem(res, 'service_unavailable', { requestId });
       return;
     }
     const code = frameworkCode(err ?? {});
