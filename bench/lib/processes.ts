@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { pinned } from './load';
+import { entryCommand } from './runtime';
 
-const TSX = path.resolve(__dirname, '../../node_modules/.bin/tsx');
 
 /** A child process that printed its readiness line: `READY <json>` on stdout. */
 export interface Started<T = Record<string, unknown>> {
@@ -11,9 +11,10 @@ export interface Started<T = Record<string, unknown>> {
   stop(): Promise<void>;
 }
 
-/** Runs a TypeScript entry point (pinned to `core`), resolving once it prints `READY {json}`. */
+/** Runs an entry point, compiled (see runtime.ts) and pinned to `core`, resolving once it prints `READY {json}`. */
 export function startProcess<T>(entry: string, env: Record<string, string>, core?: number, timeoutMs = 60_000): Promise<Started<T>> {
-  const [cmd, args] = core === undefined ? [TSX, [entry]] : pinned(core, TSX, [entry]);
+  const [node, nodeArgs] = entryCommand(entry);
+  const [cmd, args] = core === undefined ? [node, nodeArgs] : pinned(core, node, nodeArgs);
   const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${entry} not ready in ${timeoutMs} ms`)), timeoutMs);

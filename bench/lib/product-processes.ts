@@ -3,9 +3,9 @@ import net from 'node:net';
 import path from 'node:path';
 import { BENCH_ENV } from './bench-env';
 import { pinned } from './load';
+import { compiled, entryCommand } from './runtime';
 
 const ROOT = path.resolve(__dirname, '../..');
-const TSX = path.join(ROOT, 'node_modules/.bin/tsx');
 
 /** A product process (the real API or worker entry point) started for a benchmark. */
 export interface ProductProcess {
@@ -43,13 +43,13 @@ async function waitForHttp(url: string, child: ChildProcess, timeoutMs: number):
 }
 
 /**
- * Spawns `entry` under tsx. With `profile` (a file), it runs under bench/lib/profiled-entry.ts,
+ * Spawns `entry` (compiled JavaScript unless BENCH_TSX, see runtime.ts). With `profile` (a file), it runs under bench/lib/profiled-entry.ts,
  * which writes a V8 CPU profile there when the process is stopped.
  */
 function launch(entry: string, env: Record<string, string>, core: number | undefined, profile?: string): ChildProcess {
-  const extra = profile ? { PROFILED_ENTRY: entry, CPU_PROFILE: profile } : {};
-  const file = profile ? path.join(__dirname, 'profiled-entry.ts') : entry;
-  const [cmd, args] = core === undefined ? [TSX, [file]] : pinned(core, TSX, [file]);
+  const extra = profile ? { PROFILED_ENTRY: compiled(entry), CPU_PROFILE: profile } : {};
+  const [node, nodeArgs] = entryCommand(profile ? path.join(__dirname, 'profiled-entry.ts') : entry);
+  const [cmd, args] = core === undefined ? [node, nodeArgs] : pinned(core, node, nodeArgs);
   return spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...BENCH_ENV, ...env, ...extra }, stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
@@ -65,7 +65,7 @@ function stopper(child: ChildProcess): () => Promise<void> {
 }
 
 /**
- * Starts the real API (services/api/src/main.ts under tsx) on a free port of 127.0.0.1 with the
+ * Starts the real API (services/api/src/main.ts, compiled) on a free port of 127.0.0.1 with the
  * bench environment plus `env`, pinned to `core`; resolves once /healthz answers.
  */
 export async function startApiProcess(env: Record<string, string> = {}, core: number | undefined = 1): Promise<ProductProcess> {
@@ -84,7 +84,7 @@ export async function startApiProcess(env: Record<string, string> = {}, core: nu
 }
 
 /**
- * Starts the real worker (workers/src/main.ts under tsx) with its /metrics on a free port;
+ * Starts the real worker (workers/src/main.ts, compiled) with its /metrics on a free port;
  * resolves once that answers (the BullMQ worker is ready before the server listens).
  */
 export async function startWorkerProcess(env: Record<string, string> = {}, core?: number): Promise<ProductProcess> {
