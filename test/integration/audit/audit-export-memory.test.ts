@@ -46,14 +46,14 @@ it('exports 200,000 records as NDJSON with flat memory', async () => {
       if (res.statusCode !== 200) reject(new Error(`status ${res.statusCode}`));
       let bytes = 0;
       let lines = 0;
-      let tail = '';
+      let lastChunks: Buffer[] = [];
       // Consume and drop: the client keeps nothing but a count and the last line.
       res.on('data', (chunk: Buffer) => {
         bytes += chunk.length;
         for (let i = 0; i < chunk.length; i += 1) if (chunk[i] === 10) lines += 1;
-        tail = (tail + chunk.toString('utf8')).slice(-2_000);
+        lastChunks = [lastChunks[lastChunks.length - 1] ?? Buffer.alloc(0), chunk];
       });
-      res.on('end', () => resolve({ bytes, lines, last: tail.trim().split('\n').pop()! }));
+      res.on('end', () => resolve({ bytes, lines, last: Buffer.concat(lastChunks).toString('utf8').trim().split('\n').pop()! }));
       res.on('error', reject);
     }).on('error', reject);
   });
