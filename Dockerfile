@@ -14,4 +14,6 @@ ENV NODE_ENV=production
 COPY --from=build /app /app
 USER node
 EXPOSE 3000
+# A bounded old space: V8 collects instead of growing lazily on a large host (bench/RESULTS.md, P7).
+ENV NODE_OPTIONS=--max-old-space-size=160
 CMD ["node", "dist/services/api/src/main.js"]
