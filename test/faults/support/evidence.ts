@@ -1,7 +1,7 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Redis from 'ioredis';
-import { EVIDENCE_DIR } from './fault-env';
+import { evidenceDir } from './fault-env';
 
 /**
  * What the G7 scan reads at the end of the fault suite: every secret the run used, every error
@@ -10,8 +10,8 @@ import { EVIDENCE_DIR } from './fault-env';
 export type SecretKind = 'password' | 'access_token' | 'refresh_token' | 'reset_token' | 'service_credential' | 'mfa_secret' | 'csrf_token';
 
 const file = (name: string) => {
-  mkdirSync(EVIDENCE_DIR, { recursive: true });
-  return path.join(EVIDENCE_DIR, name);
+  mkdirSync(evidenceDir(), { recursive: true });
+  return path.join(evidenceDir(), name);
 };
 
 export const SECRETS_FILE = () => file('secrets.ndjson');

@@ -6,9 +6,24 @@ import path from 'node:path';
  * the evidence folder collects every log line, error body, Redis dump and secret of the run for
  * the G7 scan.
  */
-export const FAULTS_DATABASE_URL = process.env.FAULTS_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/latchkey_faults';
+export function faultsDatabaseUrl(): string {
+  return process.env.FAULTS_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/latchkey_faults';
+}
 
-export const EVIDENCE_DIR = process.env.FAULTS_EVIDENCE_DIR ?? path.join(os.tmpdir(), 'latchkey-faults-evidence');
+export function evidenceDir(): string {
+  return process.env.FAULTS_EVIDENCE_DIR ?? path.join(os.tmpdir(), 'latchkey-faults-evidence');
+}
+
+/**
+ * Names for one run: the global setup picks them (unless set) and exports them to the tests through
+ * the environment, so two runs on one machine (a developer's and CI's) never share a database.
+ */
+export function runNames(run: string): { databaseUrl: string; evidenceDir: string } {
+  return {
+    databaseUrl: `postgres://postgres@127.0.0.1:5432/latchkey_faults_${run}`,
+    evidenceDir: path.join(os.tmpdir(), `latchkey-faults-${run}`),
+  };
+}
 
 /** How long R3 keeps Redis down (the target says 30 s; the default run uses 15 s to stay quick). */
 export const REDIS_DOWN_SECONDS = Number(process.env.FAULTS_REDIS_DOWN_SECONDS ?? 15);

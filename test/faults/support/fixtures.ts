@@ -3,7 +3,7 @@ import { Pool } from 'pg';
 import { hashPassword } from '../../../shared/src/security/passwords';
 import { sha256 } from '../../../shared/src/tokens/sealing';
 import { recordSecret } from './evidence';
-import { FAULTS_DATABASE_URL, FAULT_PASSWORD } from './fault-env';
+import { FAULT_PASSWORD, faultsDatabaseUrl } from './fault-env';
 
 /**
  * Direct Postgres access for setting up and checking fault tests (straight to Postgres, never
@@ -11,7 +11,7 @@ import { FAULTS_DATABASE_URL, FAULT_PASSWORD } from './fault-env';
  * everything under test goes through the real processes.
  */
 export function openDb(): Pool {
-  return new Pool({ connectionString: FAULTS_DATABASE_URL, max: 4 });
+  return new Pool({ connectionString: faultsDatabaseUrl(), max: 4 });
 }
 
 /** A service client credential with `scopes`, stored hashed as the CLI stores it. */

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, createWriteStream, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import { LOG_DIR, PIDS_FILE } from './evidence';
+import { liveGroupMembers } from './process-groups';
 import { PROCESS_ENV } from './fault-env';
 
 const ROOT = path.resolve(__dirname, '../../..');
@@ -78,12 +79,7 @@ export class ServiceProcess {
 
   /** True while any process of the group (the entry or a helper it started, e.g. esbuild) is alive. */
   groupAlive(): boolean {
-    try {
-      process.kill(-this.pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
+    return liveGroupMembers(this.pid).length > 0;
   }
 
   /**

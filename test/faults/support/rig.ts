@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { PrivateRedis, freePort } from '../../support/private-redis';
 import { dumpRedis } from './evidence';
-import { FAULTS_DATABASE_URL } from './fault-env';
+import { faultsDatabaseUrl } from './fault-env';
 import { openDb } from './fixtures';
 import { killAll, startApi, startWorkerProcess, type ServiceProcess } from './processes';
 import { TcpProxy, viaProxy } from './tcp-proxy';
@@ -32,7 +32,7 @@ export class FaultRig {
     const rig = new FaultRig(label);
     rig.redis = await PrivateRedis.start();
     if (options.postgresProxy) {
-      const pg = new URL(FAULTS_DATABASE_URL);
+      const pg = new URL(faultsDatabaseUrl());
       rig.proxy = new TcpProxy('127.0.0.1', Number(pg.port || 5432));
       await rig.proxy.start();
     }
@@ -42,7 +42,7 @@ export class FaultRig {
   /** The environment of this rig's processes. */
   env(extra: Record<string, string> = {}): Record<string, string> {
     return {
-      DATABASE_URL: this.proxy ? viaProxy(FAULTS_DATABASE_URL, this.proxy) : FAULTS_DATABASE_URL,
+      DATABASE_URL: this.proxy ? viaProxy(faultsDatabaseUrl(), this.proxy) : faultsDatabaseUrl(),
       REDIS_URL: this.redis.url,
       REDIS_KEY_PREFIX: this.prefix,
       QUEUE_PREFIX: `{${this.prefix}}`,
@@ -65,7 +65,9 @@ export class FaultRig {
     await killAll();
     await this.proxy?.close();
     if (this.redis) {
-      await this.redis.start().catch(() => undefined); // a test may have left it stopped
+      // A test may have left it stopped: start it again (only then) so its data can be dumped.
+      const answering = await this.redis.cli('PING').then((r) => r === 'PONG', () => false);
+      if (!answering) await this.redis.start().catch(() => undefined);
       await dumpRedis(this.redis.url, this.label).catch(() => undefined);
       await this.redis.destroy();
     }
