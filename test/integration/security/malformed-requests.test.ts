@@ -125,7 +125,9 @@ const garbageToken = fc.oneof(
   fc.nat().map((i) => `Bearer ${validToken.slice(0, validToken.length - 1 - (i % 40))}`),
   fc.tuple(fc.nat(), fc.constantFrom('A', 'B', '_', '-', '=')).map(([i, c]) => {
     const at = i % validToken.length;
-    return `Bearer ${validToken.slice(0, at)}${c}${validToken.slice(at + 1)}`;
+    // Never "replace" a character by itself: that would be the valid token again.
+    const other = validToken[at] === c ? (c === 'A' ? 'B' : 'A') : c;
+    return `Bearer ${validToken.slice(0, at)}${other}${validToken.slice(at + 1)}`;
   }),
   fc.constant('==').map((pad) => `Bearer ${validToken}${pad}`), // evaluated per run: the token exists by then
   b64(0, 60).map((s) => `Bearer lk_svc_${s}`),
