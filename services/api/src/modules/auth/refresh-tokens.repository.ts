@@ -1,4 +1,5 @@
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
+import { rawQuery } from '../../../../../shared/src/db/raw-connection';
 import { dropExpiredSuccessors } from '../../../../../shared/src/security/refresh-successors';
 import { deriveKey, randomSecret, seal, sha256, unseal } from '../../../../../shared/src/tokens/sealing';
 
@@ -38,6 +39,47 @@ const LOCK_BY_HASH = `
   WHERE rt.token_hash = :hash
   FOR UPDATE OF rt, s`;
 
+/** What the one-statement rotation returns: the locked row as it was, and whether it was rotated. */
+export interface RotationRow extends RefreshRow {
+  /** True when the successor was inserted, the parent marked used and the session slid. */
+  rotated: boolean;
+  /** The session's new idle expiry (when rotated). */
+  slid_idle_expires_at: Date | null;
+}
+
+/**
+ * The whole rotation in one statement (one round trip, atomic by itself): lock the presented
+ * token's row and its session (as LOCK_BY_HASH, so rotation, reuse handling and revocation stay
+ * serialised), and only when the token is unused, its family live and unexpired at $4 (the
+ * caller's clock, the same instant it judges the returned row with) and its user, organization
+ * and membership active: insert the successor ($2, its hash), mark the parent used with the
+ * successor sealed under it ($3), slide the session's idle expiry by $5 seconds (capped by the
+ * absolute expiry). Under READ COMMITTED a statement that waited for the lock sees the row as the
+ * winner left it (FOR UPDATE returns the newest version), so a racing refresh finds it used.
+ * Every outcome but a rotation writes nothing, and returns the locked row for the caller to judge.
+ */
+const ROTATE_BY_HASH = `
+  WITH locked AS (${LOCK_BY_HASH.replace(':hash', '$1')}),
+  successor AS (
+    INSERT INTO refresh_tokens (session_id, token_hash, parent_id)
+    SELECT session_id, $2::bytea, id FROM locked
+    WHERE used_at IS NULL AND revoked_at IS NULL AND expires_at > $4::timestamptz AND idle_expires_at > $4::timestamptz
+      AND user_status = 'active'
+      AND (membership_id IS NULL OR (organization_status = 'active' AND membership_status = 'active'))
+    RETURNING parent_id, session_id
+  ),
+  parent AS (
+    UPDATE refresh_tokens SET used_at = now(), sealed_successor = $3::bytea
+    WHERE id = (SELECT parent_id FROM successor)
+  ),
+  slid AS (
+    UPDATE sessions SET last_used_at = now(), idle_expires_at = LEAST(now() + make_interval(secs => $5::double precision), expires_at)
+    WHERE id = (SELECT session_id FROM successor)
+    RETURNING idle_expires_at
+  )
+  SELECT locked.*, EXISTS (SELECT 1 FROM successor) AS rotated, (SELECT idle_expires_at FROM slid) AS slid_idle_expires_at
+  FROM locked`;
+
 /** Storage of refresh tokens: only hashes, plus a successor sealed under its parent for the grace window. */
 export class RefreshTokensRepository {
   constructor(private readonly db: Sequelize) {}
@@ -56,6 +98,22 @@ export class RefreshTokensRepository {
   async lock(t: Transaction, token: string): Promise<RefreshRow | undefined> {
     const [row] = await this.db.query<RefreshRow>(LOCK_BY_HASH, { type: QueryTypes.SELECT, transaction: t, replacements: { hash: sha256(token) } });
     return row;
+  }
+
+  /**
+   * Rotates `token` in one round trip (ROTATE_BY_HASH) when it is rotatable at `now`: returns the
+   * locked row with `rotated`, and the successor (raw, never stored) that was issued if it was.
+   * Undefined when no token has that hash.
+   */
+  async rotate(token: string, now: number, idleTtlSeconds: number): Promise<{ row: RotationRow; successor: string } | undefined> {
+    const successor = randomSecret(32);
+    const sealed = seal(Buffer.from(successor), deriveKey(token, 'refresh-successor'));
+    const [row] = await rawQuery<RotationRow>(this.db, {
+      name: 'lk_refresh_rotate',
+      text: ROTATE_BY_HASH,
+      values: [sha256(token), sha256(successor), sealed, new Date(now), idleTtlSeconds],
+    });
+    return row ? { row, successor } : undefined;
   }
 
   /** Marks the parent used and keeps its successor sealed with a key only the parent's holder can derive. */

@@ -32,6 +32,26 @@ export class RefreshService {
   }
 
   async refresh(presented: string, ctx: RequestContext): Promise<RefreshOutcome> {
+    // The common case, an unused token of a live family, in one statement (one round trip, no
+    // transaction held open across round trips). Anything else it only reads, under the same lock.
+    const now = Date.now();
+    const fast = await this.repo.rotate(presented, now, this.deps.config.refresh.idleTtl);
+    if (!fast) return { ok: false, code: 'refresh_token_invalid' };
+    const { row, successor } = fast;
+    if (row.rotated) return { ok: true, signedIn: toSignedIn({ ...row, idle_expires_at: row.slid_idle_expires_at! }, successor) };
+    if (row.revoked_at) return { ok: false, code: 'session_revoked' };
+    if (row.expires_at.getTime() <= now || row.idle_expires_at.getTime() <= now) return { ok: false, code: 'session_expired' };
+    if (!row.used_at) {
+      const refusal = contextRefusal(row);
+      if (refusal) return { ok: false, code: refusal };
+    }
+    // A used token (a racing tab within the grace window, or reuse after it): the transaction
+    // below locks it again and decides, exactly as before the one-statement rotation existed.
+    return this.refreshInTransaction(presented, ctx);
+  }
+
+  /** Rotation, grace-window successor or reuse handling, in one transaction holding the token's lock. */
+  private async refreshInTransaction(presented: string, ctx: RequestContext): Promise<RefreshOutcome> {
     const { db, config } = this.deps;
     let revocation: RevocationResult | undefined;
     const events: SecurityEvent[] = [];
