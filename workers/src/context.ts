@@ -1,3 +1,4 @@
+import { ChainAppender } from '../../shared/src/audit/chain-appender';
 import type { Config } from '../../shared/src/config/load-config';
 import { createDatabase } from '../../shared/src/db/connection';
 import type { Logger } from '../../shared/src/logging/logger';
@@ -20,6 +21,7 @@ export function createHandlerContext(config: Config, logger: Logger, options: { 
   const redis = createRedis(options.redisUrl ?? config.redisUrl, 'worker');
   const keys = createKeys(config.redisKeyPrefix);
   const cache = new StateCache(redis, keys);
+  const auditChain = new ChainAppender(db);
   return {
     config,
     db,
@@ -29,7 +31,9 @@ export function createHandlerContext(config: Config, logger: Logger, options: { 
     revocations: new Revocations(db, cache),
     mailer: options.mailer ?? createMailTransport(config.mail, logger),
     logger,
+    auditChain,
     async close() {
+      await auditChain.idle();
       redis.disconnect();
       await db.close();
     },

@@ -1,31 +1,68 @@
-import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
+import { QueryTypes, UniqueConstraintError, type Sequelize, type Transaction } from 'sequelize';
 import { insertOutboxEvent } from '../../shared/src/events/outbox';
 import type { SecurityEvent } from '../../shared/src/events/schemas';
 
+/** The error of a transient failure: such an event may still be processed (a retried job). */
+export const TRANSIENT_FAILURE = 'internal_error: processing failed';
+
+/** Rows a delivery may still act on: pending, or failed only transiently (never processed or rejected). */
+const OPEN = `(status = 'pending' OR error = :transient)`;
+
+/** A delivery's claim on its event: the one that sets the row `processed` applies it. */
+export type Claim = { claimed: true; storedAt?: Date } | { claimed: false };
+
 /**
- * Marks an event processed. Events a product backend published straight into the queue (typed
- * producer, no HTTP) have no outbox row yet: one is written, so `GET /v1/events/:id` and the
- * relay see every event the same way. Returns when the row was first stored (for the lag metric).
+ * Claims the event inside the delivery's transaction, before anything is applied: its row goes to
+ * `processed`. A concurrent delivery of the same event waits on the row lock and, once the first
+ * commits, finds the row processed (no claim: a duplicate); if the first rolls back, it claims.
+ * Events a product backend published straight into the queue (typed producer, no HTTP) have no
+ * row yet: one is written, already processed, so `GET /v1/events/:id` and the relay see every
+ * event the same way; a concurrent delivery's insert of the same id then fails (a duplicate), as
+ * does a second event with an idempotency key the source already used. Returns when the row was
+ * first stored (for the lag metric).
  */
-export async function markProcessed(db: Sequelize, t: Transaction, event: SecurityEvent): Promise<Date | undefined> {
-  const [row] = await db.query<{ created_at: Date }>(
-    `UPDATE events SET status = 'processed', processed_at = now(), error = NULL WHERE id = :id RETURNING created_at`,
-    { type: QueryTypes.SELECT, transaction: t, replacements: { id: event.id } },
+export async function claimEvent(db: Sequelize, t: Transaction, event: SecurityEvent): Promise<Claim> {
+  const [row] = await db.query<{ stored_at: Date | null; known: boolean }>(
+    `WITH claimed AS (
+       UPDATE events SET status = 'processed', processed_at = now(), error = NULL
+       WHERE id = :id AND ${OPEN} RETURNING created_at)
+     SELECT (SELECT created_at FROM claimed) AS stored_at, EXISTS (SELECT 1 FROM events WHERE id = :id) AS known`,
+    { type: QueryTypes.SELECT, transaction: t, replacements: { id: event.id, transient: TRANSIENT_FAILURE } },
   );
-  if (row) return row.created_at;
-  // Savepoint: a clash on (source, idempotency_key) must not abort the surrounding transaction.
-  await db.transaction({ transaction: t }, async (sp) => {
-    await insertOutboxEvent(db, sp, event);
-    await db.query(`UPDATE events SET status = 'processed', processed_at = now() WHERE id = :id`, { transaction: sp, replacements: { id: event.id } });
-  }).catch(() => undefined);
-  return undefined;
+  if (row!.stored_at) return { claimed: true, storedAt: row!.stored_at };
+  if (row!.known) return { claimed: false };
+  try {
+    // Savepoint: a failed insert must not abort the surrounding transaction.
+    const inserted = await db.transaction({ transaction: t }, async (sp) => {
+      if (!(await insertOutboxEvent(db, sp, event))) return false;
+      await db.query(`UPDATE events SET status = 'processed', processed_at = now() WHERE id = :id`, { transaction: sp, replacements: { id: event.id } });
+      return true;
+    });
+    return inserted ? { claimed: true } : { claimed: false };
+  } catch (err) {
+    if (err instanceof UniqueConstraintError) return { claimed: false };
+    throw err;
+  }
 }
 
-/** Records a failure on the event's row: `failed` when final, otherwise the row stays pending. */
-export async function markFailure(db: Sequelize, eventId: string, error: string, final: boolean, t?: Transaction): Promise<void> {
-  await db.query(
-    `UPDATE events SET error = :error, status = CASE WHEN :final THEN 'failed' ELSE status END
-     WHERE id = :id AND status <> 'processed'`,
-    { transaction: t, replacements: { id: eventId, error: error.slice(0, 500), final } },
+/** A transient failure: the row stays pending (attempts left) or becomes failed (the last one). */
+export async function markFailure(db: Sequelize, eventId: string, final: boolean): Promise<void> {
+  await db.query(`UPDATE events SET error = :transient, status = CASE WHEN :final THEN 'failed' ELSE status END WHERE id = :id AND ${OPEN}`, {
+    replacements: { id: eventId, transient: TRANSIENT_FAILURE, final },
+  });
+}
+
+/**
+ * A permanent refusal (malformed, or refused by its handler): the row becomes failed with the
+ * reason, under the same row lock as a claim. Returns false when the event was processed or
+ * rejected already (its one audit record belongs to that outcome), true otherwise (also when the
+ * event has no row: a job published straight into the queue).
+ */
+export async function markRejected(db: Sequelize, eventId: string, error: string, t?: Transaction): Promise<boolean> {
+  const [row] = await db.query<{ marked: boolean; known: boolean }>(
+    `WITH marked AS (UPDATE events SET status = 'failed', error = :error WHERE id = :id AND ${OPEN} RETURNING 1)
+     SELECT EXISTS (SELECT 1 FROM marked) AS marked, EXISTS (SELECT 1 FROM events WHERE id = :id) AS known`,
+    { type: QueryTypes.SELECT, transaction: t, replacements: { id: eventId, error: error.slice(0, 500), transient: TRANSIENT_FAILURE } },
   );
+  return row!.marked || !row!.known;
 }

@@ -1,4 +1,5 @@
 import type { Sequelize, Transaction } from 'sequelize';
+import type { ChainAppender } from '../../shared/src/audit/chain-appender';
 import type { Config } from '../../shared/src/config/load-config';
 import type { EventOf, EventType } from '../../shared/src/events/schemas';
 import type { Logger } from '../../shared/src/logging/logger';
@@ -18,6 +19,8 @@ export interface HandlerContext {
   revocations: Revocations;
   mailer: MailTransport;
   logger: Logger;
+  /** Links the audit records events stage into the chain, in batches. */
+  auditChain: ChainAppender;
 }
 
 /** The audit record an event produces (the framework adds id, event id, type, time, actor, chain). */
@@ -31,9 +34,9 @@ export interface AuditFacts {
 
 /**
  * One handler per event type, in two phases, so that every delivery is safe:
- * - `apply` changes Postgres inside the framework's transaction, together with the event's one
- *   audit record (unique on the event id). It runs at most once per event id: a redelivered event
- *   whose audit record exists skips it. Versions are only ever set to "at least N".
+ * - `apply` changes Postgres inside the framework's transaction, which first claims the event (its
+ *   row becomes `processed`) and then stages its one audit record. It runs at most once per event
+ *   id: a redelivered event finds the claim taken and skips it.
  * - `sync` runs after commit on every delivery (also redeliveries), and rewrites the affected
  *   Redis state from Postgres, so a crash between commit and cache write is repaired by the retry.
  *   It may also send notices; it must be idempotent.

@@ -2,7 +2,7 @@ import { QueryTypes, type Sequelize } from 'sequelize';
 import type { EventProducer } from '../../shared/src/events/producer';
 import { parseEvent, type SecurityEvent } from '../../shared/src/events/schemas';
 import type { Logger } from '../../shared/src/logging/logger';
-import { markFailure } from './event-rows';
+import { markRejected } from './event-rows';
 
 /** Seconds before an event the relay enqueued is enqueued again if still pending (Redis lost it). */
 const REENQUEUE_AFTER_SECONDS = 30;
@@ -67,7 +67,7 @@ export async function relayPendingEvents(db: Sequelize, producer: EventProducer,
     try {
       events.push(parseEvent(eventOfRow(row)));
     } catch {
-      await markFailure(db, row.id, 'validation_failed: stored event does not match its schema', true);
+      await markRejected(db, row.id, 'validation_failed: stored event does not match its schema');
     }
   }
   try {

@@ -1,16 +1,13 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import { z } from 'zod';
-import { appendAuditRecord } from '../../shared/src/audit/audit-writer';
+import { appendAuditRecord, stageAuditRecord } from '../../shared/src/audit/audit-writer';
 import { isAppError } from '../../shared/src/errors/app-error';
 import { parseEvent, type SecurityEvent } from '../../shared/src/events/schemas';
 import type { AuditFacts, HandlerContext, HandlerRegistry } from './handler';
-import { markFailure, markProcessed } from './event-rows';
+import { claimEvent, markFailure, markRejected } from './event-rows';
 import type { WorkerMetrics } from './metrics';
 import { REVOKING_TYPES } from './metrics';
 import { HANDLERS, handlerFor } from './registry';
-
-/** Thrown inside the transaction when another delivery of the same event committed first. */
-class AlreadyProcessed extends Error {}
 
 export type Outcome = 'applied' | 'duplicate';
 
@@ -20,10 +17,12 @@ const isUuid = (v: unknown): v is string => z.uuid().safeParse(v).success;
  * Processes one delivery of a security event:
  * 1. validates the job with the shared schema; a malformed job leaves one `event.rejected` audit
  *    record and fails once (UnrecoverableError: no retries);
- * 2. in one transaction: skips if the event already has its audit record, else `apply`, marks the
- *    outbox row processed and appends the audit record (under the chain lock; a concurrent
- *    delivery that won is detected there and this transaction is rolled back);
- * 3. `sync` on every delivery, so Redis is repaired even if a previous attempt crashed after commit.
+ * 2. in one transaction: claims the event (event-rows.ts; a delivery that finds it taken is a
+ *    duplicate and applies nothing), `apply`, and stages the audit record;
+ * 3. on every delivery, `sync` (so Redis is repaired even if a previous attempt crashed after
+ *    commit) and, at the same time, waits until the staged record is in the chain: a job completes
+ *    only once its audit record is committed. Records staged by a crashed process are chained by
+ *    the next batch of any worker (the worker also drains on a timer).
  * A handler's AppError of a client kind (not_found, validation_failed...) is permanent: it is
  * audited as `event.rejected` for that event id and fails without retries. Anything else is
  * transient and rethrown for BullMQ's exponential backoff.
@@ -48,31 +47,28 @@ export async function processJob(
   let storedAt: Date | undefined;
   try {
     outcome = await ctx.db.transaction(async (t) => {
-      const [seen] = await ctx.db.query('SELECT 1 FROM audit_logs WHERE event_id = :id', { transaction: t, replacements: { id: event.id } });
-      if ((seen as unknown[]).length > 0) return 'duplicate' as const;
+      const claim = await claimEvent(ctx.db, t, event);
+      if (!claim.claimed) return 'duplicate' as const;
+      storedAt = claim.storedAt;
       const facts = await handler.apply(event as never, t, ctx);
-      storedAt = await markProcessed(ctx.db, t, event);
-      const appended = await appendAuditRecord(ctx.db, t, auditOf(event, facts));
-      if (!appended.inserted) throw new AlreadyProcessed();
+      await stageAuditRecord(ctx.db, t, auditOf(event, facts));
       return 'applied' as const;
     });
   } catch (err) {
-    if (err instanceof AlreadyProcessed) {
-      outcome = 'duplicate';
-    } else if (isAppError(err) && err.status < 500) {
+    if (isAppError(err) && err.status < 500) {
       await rejectEvent(event, `${err.code}: ${err.publicDetail ?? err.message}`, err.detail, ctx);
       metrics?.processed.inc({ type: event.type, outcome: 'rejected' });
       ctx.logger.warn({ eventId: event.id, type: event.type, code: err.code, detail: err.detail }, 'security event rejected');
       throw new UnrecoverableError(`event rejected: ${err.code}`);
     } else {
       const final = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      await markFailure(ctx.db, event.id, 'internal_error: processing failed', final).catch(() => undefined);
+      await markFailure(ctx.db, event.id, final).catch(() => undefined);
       metrics?.processed.inc({ type: event.type, outcome: 'failed' });
       ctx.logger.error({ eventId: event.id, type: event.type, attempt: job.attemptsMade + 1, final, err: String(err) }, 'security event failed');
       throw err;
     }
   }
-  await handler.sync(event as never, ctx);
+  await Promise.all([handler.sync(event as never, ctx), ctx.auditChain.flushed()]);
   metrics?.processed.inc({ type: event.type, outcome });
   if (outcome === 'applied' && metrics) {
     const since = (storedAt?.getTime() ?? job.timestamp) / 1000;
@@ -104,7 +100,7 @@ function auditOf(event: SecurityEvent, facts: AuditFacts) {
 /** A valid event its handler refused: its one audit record says so, and its row is failed. */
 async function rejectEvent(event: SecurityEvent, error: string, detail: string | undefined, ctx: HandlerContext): Promise<void> {
   await ctx.db.transaction(async (t) => {
-    await markFailure(ctx.db, event.id, error, true, t);
+    if (!(await markRejected(ctx.db, event.id, error, t))) return;
     await appendAuditRecord(ctx.db, t, {
       eventId: event.id,
       type: 'event.rejected',
@@ -129,7 +125,7 @@ async function rejectMalformed(job: Pick<Job, 'id' | 'name' | 'data'>, err: unkn
   const eventId = isUuid(job.id) ? job.id : null;
   ctx.logger.warn({ jobId: job.id, jobName: job.name, issues }, 'malformed security event rejected');
   await ctx.db.transaction(async (t) => {
-    if (eventId) await markFailure(ctx.db, eventId, 'validation_failed: the event does not match its schema', true, t);
+    if (eventId && !(await markRejected(ctx.db, eventId, 'validation_failed: the event does not match its schema', t))) return;
     await appendAuditRecord(ctx.db, t, {
       eventId,
       type: 'event.rejected',

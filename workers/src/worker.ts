@@ -90,12 +90,17 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
       logger.warn({ err: String(err) }, 'dropping expired refresh successors failed'),
     );
   }, options.maintenanceIntervalMs ?? 60_000);
+  // Records staged by a process that died before chaining them: any worker's next drain links them.
+  const chainTimer = setInterval(() => {
+    ctx.auditChain.flushed().catch((err: unknown) => logger.warn({ err: String(err) }, 'audit chain drain failed'));
+  }, options.relayIntervalMs ?? 1_000);
   const auditMaintenance = () =>
     runAuditMaintenance(ctx.db, config, logger).catch((err: unknown) => logger.warn({ err: String(err) }, 'audit maintenance failed'));
   void auditMaintenance();
   const auditTimer = setInterval(auditMaintenance, AUDIT_MAINTENANCE_INTERVAL_MS);
   auditTimer.unref();
   relayTimer.unref();
+  chainTimer.unref();
   maintenanceTimer.unref();
 
   let server: Server | undefined;
@@ -128,6 +133,7 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
     close() {
       closing ??= (async () => {
         clearInterval(relayTimer);
+        clearInterval(chainTimer);
         clearInterval(maintenanceTimer);
         clearInterval(auditTimer);
         await worker.close();

@@ -26,48 +26,96 @@ export interface NewAuditRecord {
 
 export type AppendResult = { inserted: true; id: string } | { inserted: false; id: string };
 
-/** True when the event already has its audit record (committed, or written earlier in `t`). */
-export async function auditRecordExists(db: Sequelize, t: Transaction | null, eventId: string): Promise<boolean> {
-  const rows = await db.query('SELECT 1 FROM audit_logs WHERE event_id = :eventId', {
-    type: QueryTypes.SELECT,
-    transaction: t ?? undefined,
-    replacements: { eventId },
-  });
-  return rows.length > 0;
-}
+/** How many staged records one chain transaction takes at most. */
+export const STAGED_BATCH = 500;
 
 /**
- * Appends one record to the tamper-evident audit log inside the caller's transaction.
+ * Appends one record to the tamper-evident audit log inside the caller's transaction, at once.
+ * For the rare paths (rejected events, maintenance); an event's record is staged instead
+ * (`stageAuditRecord`) and chained in a batch.
  *
  * One record per event id: when the event already has one (a redelivery, or a concurrent
  * delivery that committed first) nothing is written and `inserted: false` is returned, so the
- * caller can roll back whatever it applied. The record's hash covers the previous record's hash
- * and the canonical form of its own fields (canonical.ts); the chain is read and extended under
- * AUDIT_CHAIN_LOCK. The latest hash is found by `ORDER BY id DESC`, which stays valid when the
- * table is later partitioned by time (ids are still allocated under the lock).
+ * caller can roll back whatever it applied.
  */
 export async function appendAuditRecord(db: Sequelize, t: Transaction, input: NewAuditRecord): Promise<AppendResult> {
-  await db.query('SELECT pg_advisory_xact_lock(:a, :b)', {
-    transaction: t,
-    replacements: { a: AUDIT_CHAIN_LOCK[0], b: AUDIT_CHAIN_LOCK[1] },
-  });
+  await lockChain(db, t);
   if (input.eventId) {
-    const [existing] = await db.query<{ id: string }>('SELECT id::text AS id FROM audit_logs WHERE event_id = :eventId', {
+    const [existing] = await db.query<{ id: string }>('SELECT audit_id::text AS id FROM audit_event_ids WHERE event_id = :eventId', {
       type: QueryTypes.SELECT,
       transaction: t,
       replacements: { eventId: input.eventId },
     });
     if (existing) return { inserted: false, id: existing.id };
   }
-  const [prev] = await db.query<{ hash: Buffer }>('SELECT hash FROM audit_logs ORDER BY id DESC LIMIT 1', {
-    type: QueryTypes.SELECT,
+  const { prevHash, ids } = await chainHead(db, t, 1);
+  await insertChained(db, t, prevHash, [chainFields(ids[0]!, input)]);
+  return { inserted: true, id: ids[0]! };
+}
+
+/**
+ * Stages an event's audit record in the caller's transaction: it commits (or not) with the event's
+ * effects, without taking the chain lock. `appendStagedRecords` links it into the chain shortly
+ * after. The caller guarantees one record per event (its claim on the event row); the unique
+ * event id here and in the chain backs that up.
+ */
+export async function stageAuditRecord(db: Sequelize, t: Transaction, input: NewAuditRecord): Promise<void> {
+  await db.query('INSERT INTO audit_staged (event_id, record) VALUES (:eventId, CAST(:record AS jsonb))', {
     transaction: t,
+    replacements: { eventId: input.eventId ?? null, record: JSON.stringify(input) },
   });
-  const [{ id }] = (await db.query<{ id: string }>("SELECT nextval(pg_get_serial_sequence('audit_logs', 'id'))::text AS id", {
-    type: QueryTypes.SELECT,
+}
+
+/**
+ * Moves up to `limit` staged records into the chain, oldest first, in one transaction under the
+ * chain lock: one lock wait, one read of the chain's head, one insert and one commit for the
+ * whole batch. Every worker process may call it; the lock makes them take turns. Returns how many
+ * records were chained (fewer than `limit`: nothing was left when it looked).
+ */
+export async function appendStagedRecords(db: Sequelize, limit = STAGED_BATCH): Promise<number> {
+  return db.transaction(async (t) => {
+    await lockChain(db, t);
+    const staged = await db.query<{ seq: string; record: NewAuditRecord }>(
+      'SELECT seq::text AS seq, record FROM audit_staged ORDER BY seq LIMIT :limit',
+      { type: QueryTypes.SELECT, transaction: t, replacements: { limit } },
+    );
+    if (staged.length === 0) return 0;
+    const { prevHash, ids } = await chainHead(db, t, staged.length);
+    await insertChained(
+      db,
+      t,
+      prevHash,
+      staged.map((s, i) => chainFields(ids[i]!, s.record)),
+    );
+    await db.query('DELETE FROM audit_staged WHERE seq IN (:seqs)', { transaction: t, replacements: { seqs: staged.map((s) => s.seq) } });
+    return staged.length;
+  });
+}
+
+async function lockChain(db: Sequelize, t: Transaction): Promise<void> {
+  await db.query('SELECT pg_advisory_xact_lock(:a, :b)', {
     transaction: t,
-  })) as [{ id: string }];
-  const record: AuditChainFields = {
+    replacements: { a: AUDIT_CHAIN_LOCK[0], b: AUDIT_CHAIN_LOCK[1] },
+  });
+}
+
+/**
+ * Under the chain lock: the latest record's hash and `n` new ids, in order. The latest hash is
+ * found by `ORDER BY id DESC`, which stays valid on the time-partitioned table (ids are only
+ * allocated under the lock).
+ */
+async function chainHead(db: Sequelize, t: Transaction, n: number): Promise<{ prevHash: Buffer | null; ids: string[] }> {
+  const [row] = await db.query<{ hash: Buffer | null; ids: string[] }>(
+    `SELECT (SELECT hash FROM audit_logs ORDER BY id DESC LIMIT 1) AS hash,
+       ARRAY(SELECT nextval(pg_get_serial_sequence('audit_logs', 'id'))::text FROM generate_series(1, :n)) AS ids`,
+    { type: QueryTypes.SELECT, transaction: t, replacements: { n } },
+  );
+  return { prevHash: row!.hash, ids: row!.ids };
+}
+
+/** The stored form of a record: what its hash covers. */
+function chainFields(id: string, input: NewAuditRecord): AuditChainFields {
+  return {
     id,
     eventId: input.eventId ?? null,
     type: input.type,
@@ -84,23 +132,26 @@ export async function appendAuditRecord(db: Sequelize, t: Transaction, input: Ne
     requestId: input.requestId ?? null,
     details: JSON.parse(JSON.stringify(input.details ?? {})) as Record<string, unknown>,
   };
-  const prevHash = prev?.hash ?? null;
-  const hash = computeAuditHash(prevHash, record);
+}
+
+/** Links `records` (ids ascending) after `prevHash` and inserts them in one statement. */
+async function insertChained(db: Sequelize, t: Transaction, prevHash: Buffer | null, records: AuditChainFields[]): Promise<void> {
+  let prev = prevHash;
+  const rows = records.map((record) => {
+    const hash = computeAuditHash(prev, record);
+    const row = { ...record, occurredAt: record.occurredAt.toISOString(), prevHash: prev?.toString('hex') ?? null, hash: hash.toString('hex') };
+    prev = hash;
+    return row;
+  });
   await db.query(
     `INSERT INTO audit_logs (id, event_id, type, severity, occurred_at, actor_type, actor_id, user_id, organization_id,
        session_id, ip, user_agent, request_id, details, prev_hash, hash)
-     VALUES (:id, :eventId, :type, :severity, :occurredAt, :actorType, :actorId, :userId, :organizationId,
-       :sessionId, :ip, :userAgent, :requestId, :details, :prevHash, :hash)`,
-    {
-      transaction: t,
-      replacements: {
-        ...record,
-        occurredAt: record.occurredAt.toISOString(),
-        details: JSON.stringify(record.details),
-        prevHash,
-        hash,
-      },
-    },
+     SELECT r."id", r."eventId", r."type", r."severity", r."occurredAt", r."actorType", r."actorId", r."userId", r."organizationId",
+       r."sessionId", r."ip", r."userAgent", r."requestId", r."details", decode(r."prevHash", 'hex'), decode(r."hash", 'hex')
+     FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r("id" bigint, "eventId" uuid, "type" text, "severity" text,
+       "occurredAt" timestamptz, "actorType" text, "actorId" text, "userId" uuid, "organizationId" uuid, "sessionId" uuid,
+       "ip" text, "userAgent" text, "requestId" text, "details" jsonb, "prevHash" text, "hash" text)
+     ORDER BY r."id"`,
+    { transaction: t, replacements: { rows: JSON.stringify(rows) } },
   );
-  return { inserted: true, id };
 }

@@ -1,3 +1,4 @@
+import { ChainAppender } from '../../../shared/src/audit/chain-appender';
 import { QueryTypes } from 'sequelize';
 import { randomUUID } from 'node:crypto';
 import { buildEvent } from '../../../shared/src/events/outbox';
@@ -59,6 +60,7 @@ export function handlerContext(h: Harness): HandlerContext {
     revocations: deps.revocations,
     mailer: deps.mailer,
     logger: deps.logger,
+    auditChain: new ChainAppender(deps.db),
   };
 }
 

@@ -1,0 +1,43 @@
+import type { Sequelize } from 'sequelize';
+import { appendStagedRecords, STAGED_BATCH } from './audit-writer';
+
+/**
+ * Links staged audit records into the chain for one process, in batches: every caller that asks
+ * while a batch is being written is served by the next one, so under load one chain transaction
+ * (one lock wait, one commit) carries the records of many events.
+ */
+export class ChainAppender {
+  private tail: Promise<unknown> = Promise.resolve();
+  private next: Promise<void> | undefined;
+
+  constructor(
+    private readonly db: Sequelize,
+    private readonly batch = STAGED_BATCH,
+  ) {}
+
+  /**
+   * Resolves once every record staged (committed) before the call is in the chain: a drain that
+   * starts after the call covers it. Rejects when that drain fails (the caller retries).
+   */
+  flushed(): Promise<void> {
+    if (this.next) return this.next;
+    const run: Promise<void> = this.tail.then(
+      () => this.drain(run),
+      () => this.drain(run),
+    );
+    this.next = run;
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Waits for the drains asked for so far. */
+  async idle(): Promise<void> {
+    await this.tail;
+  }
+
+  private async drain(run: Promise<void>): Promise<void> {
+    // From here on, a new caller may have staged after this drain read: it needs the next one.
+    if (this.next === run) this.next = undefined;
+    while ((await appendStagedRecords(this.db, this.batch)) === this.batch);
+  }
+}
