@@ -4,7 +4,11 @@ import { AUDIT_CHAIN_LOCK } from '../../../shared/src/audit/audit-writer';
 import { computeAuditHash, type AuditChainFields } from '../../../shared/src/audit/canonical';
 
 /** What a generated record varies; everything else is filled in. */
-export type GeneratedRecord = Omit<AuditChainFields, 'id' | 'eventId'> & { eventId?: string | null };
+export type GeneratedRecord = Omit<AuditChainFields, 'id' | 'eventId'> & {
+  eventId?: string | null;
+  /** When the row was written (the partition key, not hashed); the column's default otherwise. */
+  createdAt?: Date;
+};
 
 const TYPES = ['auth.login_succeeded', 'auth.login_failed', 'refresh_token.reused', 'session.revoked', 'user.suspended', 'membership.role_changed'] as const;
 const SEVERITY: Record<string, AuditChainFields['severity']> = {
@@ -51,12 +55,13 @@ export async function generateAuditRecords(db: Sequelize, count: number, make: (
       const sortedIds = fresh.map((r) => r.id).sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
       let prev: Buffer | null = head?.hash ?? null;
       const rows = sortedIds.map((id, k) => {
-        const g = make(start + k);
+        const { createdAt, ...g } = make(start + k);
         const record: AuditChainFields = { ...g, id, eventId: g.eventId ?? randomUUID(), occurredAt: new Date(g.occurredAt.getTime()) };
         const hash = computeAuditHash(prev, record);
         const row = {
           ...record,
           occurredAt: record.occurredAt.toISOString(),
+          createdAt: createdAt?.toISOString() ?? null,
           prevHash: prev ? prev.toString('hex') : null,
           hash: hash.toString('hex'),
         };
@@ -65,12 +70,13 @@ export async function generateAuditRecords(db: Sequelize, count: number, make: (
       });
       await db.query(
         `INSERT INTO audit_logs (id, event_id, type, severity, occurred_at, actor_type, actor_id, user_id, organization_id,
-           session_id, ip, user_agent, request_id, details, prev_hash, hash)
+           session_id, ip, user_agent, request_id, details, prev_hash, hash, created_at)
          SELECT r.id, r."eventId", r.type, r.severity, r."occurredAt", r."actorType", r."actorId", r."userId", r."organizationId",
-           r."sessionId", r.ip, r."userAgent", r."requestId", r.details, decode(r."prevHash", 'hex'), decode(r.hash, 'hex')
+           r."sessionId", r.ip, r."userAgent", r."requestId", r.details, decode(r."prevHash", 'hex'), decode(r.hash, 'hex'),
+           COALESCE(r."createdAt", clock_timestamp())
          FROM jsonb_to_recordset(:rows::jsonb) AS r(id bigint, "eventId" uuid, type text, severity text, "occurredAt" timestamptz,
            "actorType" text, "actorId" text, "userId" uuid, "organizationId" uuid, "sessionId" uuid, ip text, "userAgent" text,
-           "requestId" text, details jsonb, "prevHash" text, hash text)
+           "requestId" text, details jsonb, "prevHash" text, hash text, "createdAt" timestamptz)
          ORDER BY r.id`,
         { transaction: t, replacements: { rows: JSON.stringify(rows) } },
       );
