@@ -1,15 +1,16 @@
+import { randomUUID } from 'node:crypto';
+import type { Sequelize } from 'sequelize';
 import { Membership, Organization, User } from '../../../../../shared/src/db/models';
 import { AppError } from '../../../../../shared/src/errors/app-error';
+import { rawQuery } from '../../../../../shared/src/db/raw-connection';
 import { buildEvent, insertOutboxEvent } from '../../../../../shared/src/events/outbox';
-import type { SecurityEvent } from '../../../../../shared/src/events/schemas';
 import { normalizeEmail } from '../../../../../shared/src/security/emails';
 import { LIMITS } from '../../../../../shared/src/security/limits';
-import { sha256 } from '../../../../../shared/src/tokens/sealing';
+import { randomSecret, sha256 } from '../../../../../shared/src/tokens/sealing';
 import { hashPassword, passwordNeedsRehash, verifyAgainstDummy, verifyPassword } from '../../../../../shared/src/security/passwords';
 import type { ApiDeps } from '../../deps';
 import type { RequestContext } from '../../http/request-context';
 import { publishAfterCommit } from '../events/publish-after-commit';
-import { openSession } from './sessions-factory';
 import { toPublicUser, type SignedIn } from './token-response';
 
 export interface LoginInput {
@@ -30,12 +31,18 @@ export class LoginService {
    */
   async checkCredentials(input: LoginInput, ctx: RequestContext): Promise<User> {
     const { limiter } = this.deps;
-    const account = sha256(normalizeEmail(input.email)).toString('hex');
+    const email = normalizeEmail(input.email);
+    const account = sha256(email).toString('hex');
     const ip = ctx.ip ?? 'unknown';
-    await limiter.consume(LIMITS.loginAttemptsPerIp, ip);
-    await limiter.check(LIMITS.loginFailuresPerAccount, account);
-    await limiter.check(LIMITS.loginFailuresPerIp, ip);
-    const user = await User.findOne({ where: { emailNormalized: normalizeEmail(input.email) } });
+    // The attempt is counted and both failure counters read in one round trip (three independent
+    // keys, pipelined), then judged in this order: attempts per address, failures per account,
+    // failures per address.
+    const [, accountFailures] = await firstRejection([
+      limiter.consume(LIMITS.loginAttemptsPerIp, ip),
+      limiter.check(LIMITS.loginFailuresPerAccount, account),
+      limiter.check(LIMITS.loginFailuresPerIp, ip),
+    ]);
+    const user = await userByEmail(this.deps.db, email);
     const valid = user ? await verifyPassword(user.passwordHash, input.password) : await verifyAgainstDummy(input.password);
     if (!user || !valid) {
       const [perAccount] = await Promise.all([limiter.hit(LIMITS.loginFailuresPerAccount, account), limiter.hit(LIMITS.loginFailuresPerIp, ip)]);
@@ -44,7 +51,9 @@ export class LoginService {
       await progressiveDelay(perAccount.count);
       throw new AppError('invalid_credentials');
     }
-    await limiter.reset(LIMITS.loginFailuresPerAccount, account);
+    // Nothing to reset when no failure was counted before this attempt (a failure counted since
+    // then stays counted: stricter, never weaker).
+    if (accountFailures.count > 0) await limiter.reset(LIMITS.loginFailuresPerAccount, account);
     if (passwordNeedsRehash(user.passwordHash)) {
       await user.update({ passwordHash: await hashPassword(input.password) });
     }
@@ -58,35 +67,56 @@ export class LoginService {
     return user;
   }
 
-  /** Opens a session for a user whose credentials (and MFA, if any) were checked. */
+  /**
+   * Opens a session for a user whose credentials (and MFA, if any) were checked: the session, its
+   * refresh token family and the `auth.login_succeeded` outbox row in one statement (OPEN_SESSION:
+   * one round trip, atomic by itself), then the event is enqueued after that commit.
+   */
   async openSession(user: User, input: { organizationId?: string; deviceName?: string }, ctx: RequestContext): Promise<SignedIn> {
-    const { db } = this.deps;
     const context = input.organizationId ? await activeMembership(user.id, input.organizationId) : undefined;
-    const events: SecurityEvent[] = [];
-    const { session, refreshToken } = await db.transaction(async (t) => {
-      const opened = await openSession(
-        this.deps,
-        t,
-        { userId: user.id, organizationId: context?.organization.id, membershipId: context?.membership.id, deviceName: input.deviceName },
-        ctx,
-      );
-      const event = buildEvent({
-        type: 'auth.login_succeeded',
-        source: 'api',
-        actor: { type: 'user', id: user.id },
-        requestId: ctx.requestId,
-        ip: ctx.ip,
-        userAgent: ctx.userAgent,
-        data: { userId: user.id, sessionId: opened.session.id, ...(context ? { organizationId: context.organization.id } : {}) },
-      });
-      await insertOutboxEvent(db, t, event);
-      events.push(event);
-      return opened;
+    const now = Date.now();
+    const { idleTtl, absoluteTtl } = this.deps.config.refresh;
+    const session = { id: randomUUID(), idleExpiresAt: new Date(now + idleTtl * 1000), expiresAt: new Date(now + absoluteTtl * 1000) };
+    const refreshToken = randomSecret(32);
+    const event = buildEvent({
+      type: 'auth.login_succeeded',
+      source: 'api',
+      actor: { type: 'user', id: user.id },
+      requestId: ctx.requestId,
+      ip: ctx.ip,
+      userAgent: ctx.userAgent,
+      data: { userId: user.id, sessionId: session.id, ...(context ? { organizationId: context.organization.id } : {}) },
     });
-    publishAfterCommit(this.deps, events);
+    await rawQuery(this.deps.db, {
+      name: 'lk_login_open_session',
+      text: OPEN_SESSION,
+      values: [
+        session.id,
+        user.id,
+        context?.organization.id ?? null,
+        context?.membership.id ?? null,
+        input.deviceName ?? null,
+        ctx.userAgent ?? null,
+        ctx.ip ?? null,
+        session.idleExpiresAt,
+        session.expiresAt,
+        sha256(refreshToken),
+        event.id,
+        event.type,
+        event.occurredAt,
+        event.source,
+        event.actor.type,
+        event.actor.id,
+        event.requestId ?? null,
+        event.ip ?? null,
+        event.userAgent ?? null,
+        JSON.stringify(event.data),
+      ],
+    });
+    publishAfterCommit(this.deps, [event]);
     return {
       user: toPublicUser(user),
-      session: { id: session.id, idleExpiresAt: session.idleExpiresAt, expiresAt: session.expiresAt },
+      session,
       token: {
         tokenVersion: user.tokenVersion,
         ...(context
@@ -112,6 +142,45 @@ export class LoginService {
     await db.transaction((t) => insertOutboxEvent(db, t, event));
     publishAfterCommit(this.deps, [event]);
   }
+}
+
+/**
+ * A sign-in's writes in one statement: the session (as sessions-factory's openSession creates it),
+ * the first refresh token of its family (only its hash; no parent) and the outbox row of
+ * `auth.login_succeeded` (as insertOutboxEvent writes it; no idempotency key). Data-modifying CTEs
+ * all run, in one snapshot, and commit or fail together.
+ */
+const OPEN_SESSION = `
+  WITH s AS (
+    INSERT INTO sessions (id, user_id, organization_id, membership_id, device_name, user_agent, ip, idle_expires_at, expires_at)
+    VALUES ($1::uuid, $2::uuid, $3::uuid, $4::uuid, $5::text, $6::text, $7::text, $8::timestamptz, $9::timestamptz)
+    RETURNING id
+  ),
+  rt AS (
+    INSERT INTO refresh_tokens (session_id, token_hash) SELECT id, $10::bytea FROM s
+  )
+  INSERT INTO events (id, type, version, occurred_at, source, actor_type, actor_id, request_id, ip, user_agent, data)
+  VALUES ($11::uuid, $12::text, 1, $13::timestamptz, $14::text, $15::text, $16::text, $17::text, $18::text, $19::text, $20::jsonb)`;
+
+let userByEmailSql: string | undefined;
+
+/**
+ * The user with that normalised email, as `User.findOne` loads it (every attribute, a persisted
+ * instance that `update` can save), in one prepared statement without Sequelize's query building.
+ */
+async function userByEmail(db: Sequelize, emailNormalized: string): Promise<User | null> {
+  userByEmailSql ??= `SELECT ${Object.entries(User.getAttributes())
+    .map(([name, a]) => `"${a.field ?? name}" AS "${name}"`)
+    .join(', ')} FROM users WHERE email_normalized = $1`;
+  const [row] = await rawQuery<Record<string, unknown>>(db, { name: 'lk_login_user_by_email', text: userByEmailSql, values: [emailNormalized] });
+  return row ? User.build(row as never, { isNewRecord: false, raw: true }) : null;
+}
+
+/** Awaits every promise; throws the first rejection in array order (not in settling order). */
+async function firstRejection<T extends readonly unknown[]>(promises: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const settled = await Promise.allSettled(promises);
+  for (const outcome of settled) if (outcome.status === 'rejected') throw outcome.reason;
+  return settled.map((outcome) => (outcome as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
 
 /** After a few failures each further one is answered more slowly (at most 5 s), capping guesses. */
