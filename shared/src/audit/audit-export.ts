@@ -1,5 +1,5 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
-import { whereOf, type AuditFilters } from './audit-filters';
+import { auditHeadBound, keysetOf, whereOf, type AuditFilters } from './audit-filters';
 import { AUDIT_COLUMNS, toAuditRecord, type AuditRecord, type AuditRow } from './audit-record';
 
 export type ExportFormat = 'ndjson' | 'csv';
@@ -16,13 +16,14 @@ const BATCH = 1_000;
  */
 export async function* auditBatches(db: Sequelize, filters: AuditFilters, batchSize = BATCH): AsyncGenerator<AuditRecord[]> {
   const { clauses, replacements } = whereOf(filters);
-  let before: string | undefined;
+  let before = await auditHeadBound(db, filters);
   for (;;) {
-    const where = before ? [...clauses, 'id < :before'] : clauses;
+    const keyset = keysetOf(filters, before);
+    const where = keyset.clause ? [...clauses, keyset.clause] : clauses;
     const rows = await db.query<AuditRow>(
       `SELECT ${AUDIT_COLUMNS} FROM audit_logs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY audit_logs.id DESC LIMIT :limit`,
-      { type: QueryTypes.SELECT, replacements: { ...replacements, before, limit: batchSize } },
+       ORDER BY ${keyset.orderBy} LIMIT :limit`,
+      { type: QueryTypes.SELECT, replacements: { ...replacements, ...keyset.replacements, limit: batchSize } },
     );
     if (rows.length === 0) return;
     yield rows.map(toAuditRecord);

@@ -1,6 +1,6 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
 import { AppError } from '../errors/app-error';
-import { whereOf, type AuditFilters } from './audit-filters';
+import { auditHeadBound, keysetOf, whereOf, type AuditFilters } from './audit-filters';
 import { AUDIT_COLUMNS, toAuditRecord, type AuditRecord, type AuditRow } from './audit-record';
 
 /** The largest page `GET /v1/audit-logs` serves (contract: limit ≤ 500). */
@@ -50,15 +50,13 @@ export async function queryAuditLogs(
 ): Promise<AuditPage> {
   const limit = Math.min(Math.max(page.limit ?? AUDIT_DEFAULT_LIMIT, 1), AUDIT_MAX_LIMIT);
   const { clauses, replacements } = whereOf(filters);
-  if (page.cursor) {
-    clauses.push('id < :before');
-    replacements.before = decodeCursor(page.cursor);
-  }
+  const keyset = keysetOf(filters, page.cursor ? decodeCursor(page.cursor) : await auditHeadBound(db, filters));
+  if (keyset.clause) clauses.push(keyset.clause);
   const rows = await db.query<AuditRow>(
     `SELECT ${AUDIT_COLUMNS} FROM audit_logs
      ${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''}
-     ORDER BY audit_logs.id DESC LIMIT :limit`,
-    { type: QueryTypes.SELECT, replacements: { ...replacements, limit: limit + 1 } },
+     ORDER BY ${keyset.orderBy} LIMIT :limit`,
+    { type: QueryTypes.SELECT, replacements: { ...replacements, ...keyset.replacements, limit: limit + 1 } },
   );
   const more = rows.length > limit;
   const items = rows.slice(0, limit).map(toAuditRecord);
