@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import { Pool } from 'pg';
 import { percentile } from '../lib/stats';
 
@@ -19,6 +20,8 @@ export interface RefreshRunResult {
   perSecond: number;
   p50: number;
   p99: number;
+  /** CPU time (user + system) of this client process per completed operation, µs. */
+  clientCpuUs: number;
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest();
@@ -29,7 +32,8 @@ const token = () => randomBytes(32).toString('base64url');
  * following its own chain for SECONDS, then `RESULT {json}`; the chains' new state is written back
  * to STATE_FILE so the next round continues them.
  * - MODE=latchkey: POST API_URL/auth/refresh with the chain's cookies and CSRF header, keeping the
- *   rotated cookie (a browser tab's behaviour; autocannon cannot follow rotating cookies).
+ *   rotated cookie (a browser tab's behaviour; autocannon cannot follow rotating cookies), over
+ *   node:http keep-alive connections.
  * - MODE=pg: the bare transaction of the same shape through `pg` (pool of POOL_MAX, as the API's):
  *   lock the token row by hash, insert the successor, mark the parent used.
  */
@@ -46,20 +50,38 @@ async function main(): Promise<void> {
   let firstFailure: string | undefined;
   const deadline = performance.now() + seconds * 1000;
 
-  const latchkeyOnce = async (chain: Chain) => {
-    const res = await fetch(`${process.env.API_URL}/auth/refresh`, {
-      method: 'POST',
-      headers: { cookie: `${chain.refreshCookie}; ${chain.csrfCookie}`, 'x-csrf-token': chain.csrfToken },
+  // node:http with keep-alive, one socket per chain: the lightest client that can follow rotating
+  // cookies (autocannon cannot), so the client's own CPU (core 0) weighs as little as the bare
+  // variant's `pg` client does; `fetch` (undici) costs several times more per request.
+  const api = process.env.API_URL ? new URL(process.env.API_URL) : undefined;
+  const agent = new http.Agent({ keepAlive: true, maxSockets: chains.length });
+  const latchkeyOnce = (chain: Chain) =>
+    new Promise<void>((resolve, reject) => {
+      const req = http.request(
+        {
+          host: api!.hostname,
+          port: api!.port,
+          path: '/auth/refresh',
+          method: 'POST',
+          agent,
+          headers: { cookie: `${chain.refreshCookie}; ${chain.csrfCookie}`, 'x-csrf-token': chain.csrfToken, 'content-length': '0' },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', reject);
+          res.on('end', () => {
+            if (res.statusCode !== 200) return reject(new Error(`${res.statusCode} ${Buffer.concat(chunks).toString().slice(0, 200)}`));
+            const next = (res.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]!).find((c) => c.startsWith('__Host-lk_rt=') && c.length > 14);
+            if (!next) return reject(new Error('no rotated cookie'));
+            chain.refreshCookie = next;
+            resolve();
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end();
     });
-    const body = await res.text();
-    if (res.status !== 200) throw new Error(`${res.status} ${body.slice(0, 200)}`);
-    const next = res.headers
-      .getSetCookie()
-      .map((c) => c.split(';')[0]!)
-      .find((c) => c.startsWith('__Host-lk_rt=') && c.length > 14);
-    if (!next) throw new Error('no rotated cookie');
-    chain.refreshCookie = next;
-  };
 
   const pgOnce = async (chain: Chain) => {
     const current = chain.refreshCookie.slice('__Host-lk_rt='.length);
@@ -87,6 +109,7 @@ async function main(): Promise<void> {
 
   const once = mode === 'pg' ? pgOnce : latchkeyOnce;
   const started = performance.now();
+  const cpuStart = process.cpuUsage();
   await Promise.all(
     chains.map(async (chain) => {
       while (performance.now() < deadline) {
@@ -103,7 +126,9 @@ async function main(): Promise<void> {
     }),
   );
   const elapsed = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuStart);
   await pool?.end();
+  agent.destroy();
   writeFileSync(stateFile, JSON.stringify(chains), { mode: 0o600 });
   const result: RefreshRunResult = {
     completed: latencies.length,
@@ -113,6 +138,7 @@ async function main(): Promise<void> {
     perSecond: latencies.length / elapsed,
     p50: latencies.length ? percentile(latencies, 50) : NaN,
     p99: latencies.length ? percentile(latencies, 99) : NaN,
+    clientCpuUs: latencies.length ? (cpu.user + cpu.system) / latencies.length : NaN,
   };
   process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
   process.exit(0);

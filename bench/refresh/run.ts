@@ -76,7 +76,7 @@ export async function benchRefresh(): Promise<string> {
         if (r.failed) throw new Error(`refresh ${v}: ${r.failed} failed (${r.firstFailure}): the variant is misconfigured`);
         results[v].push(r);
         if (v === 'latchkey' && cpuBefore !== undefined && cpuAfter !== undefined && r.completed) apiCpuPerRotation.push(((cpuAfter - cpuBefore) * 1e6) / r.completed);
-        process.stderr.write(`refresh round ${round + 1} ${v}: ${fmt(r.perSecond, 0)}/s, p99 ${fmt(r.p99, 1)} ms${v === 'latchkey' && apiCpuPerRotation.length ? `, API CPU ${fmt(apiCpuPerRotation.at(-1)!, 0)} µs/rotation` : ''}\n`);
+        process.stderr.write(`refresh round ${round + 1} ${v}: ${fmt(r.perSecond, 0)}/s, p99 ${fmt(r.p99, 1)} ms, client CPU ${fmt(r.clientCpuUs, 0)} µs/op${v === 'latchkey' && apiCpuPerRotation.length ? `, API CPU ${fmt(apiCpuPerRotation.at(-1)!, 0)} µs/rotation` : ''}\n`);
       }
     }
     const rate = (v: Variant) => median(results[v].map((r) => r.perSecond));
