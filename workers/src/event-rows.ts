@@ -5,18 +5,22 @@ import type { SecurityEvent } from '../../shared/src/events/schemas';
 /** The error of a transient failure: such an event may still be processed (a retried job). */
 export const TRANSIENT_FAILURE = 'internal_error: processing failed';
 
-/** Rows a delivery may still act on: pending, or failed only transiently (never processed or rejected). */
-const OPEN = `(status = 'pending' OR error = :transient)`;
+/**
+ * Rows a delivery may still act on: not claimed yet (`processed_at` is set by the claim), and
+ * pending or failed only transiently (never rejected).
+ */
+const OPEN = `(processed_at IS NULL AND (status = 'pending' OR error = :transient))`;
 
 /** A delivery's claim on its event: the one that sets the row `processed` applies it. */
 export type Claim = { claimed: true; storedAt?: Date } | { claimed: false };
 
 /**
- * Claims the event inside the delivery's transaction, before anything is applied: its row goes to
- * `processed`. A concurrent delivery of the same event waits on the row lock and, once the first
+ * Claims the event inside the delivery's transaction, before anything is applied: `processed_at`
+ * is set (the status becomes `processed` once the audit record is in the chain: `markChained`;
+ * until then the event reads as pending). A concurrent delivery of the same event waits on the row lock and, once the first
  * commits, finds the row processed (no claim: a duplicate); if the first rolls back, it claims.
  * Events a product backend published straight into the queue (typed producer, no HTTP) have no
- * row yet: one is written, already processed, so `GET /v1/events/:id` and the relay see every
+ * row yet: one is written, already claimed, so `GET /v1/events/:id` and the relay see every
  * event the same way; a concurrent delivery's insert of the same id then fails (a duplicate), as
  * does a second event with an idempotency key the source already used. Returns when the row was
  * first stored (for the lag metric).
@@ -24,7 +28,7 @@ export type Claim = { claimed: true; storedAt?: Date } | { claimed: false };
 export async function claimEvent(db: Sequelize, t: Transaction, event: SecurityEvent): Promise<Claim> {
   const [row] = await db.query<{ stored_at: Date | null; known: boolean }>(
     `WITH claimed AS (
-       UPDATE events SET status = 'processed', processed_at = now(), error = NULL
+       UPDATE events SET status = 'pending', processed_at = now(), error = NULL
        WHERE id = :id AND ${OPEN} RETURNING created_at)
      SELECT (SELECT created_at FROM claimed) AS stored_at, EXISTS (SELECT 1 FROM events WHERE id = :id) AS known`,
     { type: QueryTypes.SELECT, transaction: t, replacements: { id: event.id, transient: TRANSIENT_FAILURE } },
@@ -35,7 +39,7 @@ export async function claimEvent(db: Sequelize, t: Transaction, event: SecurityE
     // Savepoint: a failed insert must not abort the surrounding transaction.
     const inserted = await db.transaction({ transaction: t }, async (sp) => {
       if (!(await insertOutboxEvent(db, sp, event))) return false;
-      await db.query(`UPDATE events SET status = 'processed', processed_at = now() WHERE id = :id`, { transaction: sp, replacements: { id: event.id } });
+      await db.query(`UPDATE events SET processed_at = now() WHERE id = :id`, { transaction: sp, replacements: { id: event.id } });
       return true;
     });
     return inserted ? { claimed: true } : { claimed: false };
@@ -43,6 +47,12 @@ export async function claimEvent(db: Sequelize, t: Transaction, event: SecurityE
     if (err instanceof UniqueConstraintError) return { claimed: false };
     throw err;
   }
+}
+
+/** The events whose audit records were just chained (in the chain's transaction) are processed. */
+export async function markChained(db: Sequelize, t: Transaction, eventIds: string[]): Promise<void> {
+  if (eventIds.length === 0) return;
+  await db.query(`UPDATE events SET status = 'processed' WHERE id IN (:eventIds)`, { transaction: t, replacements: { eventIds } });
 }
 
 /** A transient failure: the row stays pending (attempts left) or becomes failed (the last one). */
@@ -55,14 +65,29 @@ export async function markFailure(db: Sequelize, eventId: string, final: boolean
 /**
  * A permanent refusal (malformed, or refused by its handler): the row becomes failed with the
  * reason, under the same row lock as a claim. Returns false when the event was processed or
- * rejected already (its one audit record belongs to that outcome), true otherwise (also when the
- * event has no row: a job published straight into the queue).
+ * rejected already (its one audit record belongs to that outcome), true otherwise. A valid event
+ * without a row (published straight into the queue) gets one, failed, so that no later delivery
+ * can claim it; a malformed job has no event to store and returns true.
  */
-export async function markRejected(db: Sequelize, eventId: string, error: string, t?: Transaction): Promise<boolean> {
-  const [row] = await db.query<{ marked: boolean; known: boolean }>(
-    `WITH marked AS (UPDATE events SET status = 'failed', error = :error WHERE id = :id AND ${OPEN} RETURNING 1)
-     SELECT EXISTS (SELECT 1 FROM marked) AS marked, EXISTS (SELECT 1 FROM events WHERE id = :id) AS known`,
-    { type: QueryTypes.SELECT, transaction: t, replacements: { id: eventId, error: error.slice(0, 500), transient: TRANSIENT_FAILURE } },
-  );
-  return row!.marked || !row!.known;
+export async function markRejected(db: Sequelize, eventId: string, error: string, t?: Transaction, event?: SecurityEvent): Promise<boolean> {
+  const mark = async () => {
+    const [row] = await db.query<{ marked: boolean; known: boolean }>(
+      `WITH marked AS (UPDATE events SET status = 'failed', error = :error WHERE id = :id AND ${OPEN} RETURNING 1)
+       SELECT EXISTS (SELECT 1 FROM marked) AS marked, EXISTS (SELECT 1 FROM events WHERE id = :id) AS known`,
+      { type: QueryTypes.SELECT, transaction: t, replacements: { id: eventId, error: error.slice(0, 500), transient: TRANSIENT_FAILURE } },
+    );
+    return row!;
+  };
+  const first = await mark();
+  if (first.marked || first.known) return first.marked;
+  if (!event) return true;
+  try {
+    const stored = await db.transaction({ transaction: t }, (sp) => insertOutboxEvent(db, sp, event));
+    // Not stored: the source already used its idempotency key for another event (a duplicate).
+    if (!stored) return false;
+  } catch (err) {
+    // A concurrent delivery stored it first: decide on that row.
+    if (!(err instanceof UniqueConstraintError)) throw err;
+  }
+  return (await mark()).marked;
 }

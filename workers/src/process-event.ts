@@ -100,7 +100,7 @@ function auditOf(event: SecurityEvent, facts: AuditFacts) {
 /** A valid event its handler refused: its one audit record says so, and its row is failed. */
 async function rejectEvent(event: SecurityEvent, error: string, detail: string | undefined, ctx: HandlerContext): Promise<void> {
   await ctx.db.transaction(async (t) => {
-    if (!(await markRejected(ctx.db, event.id, error, t))) return;
+    if (!(await markRejected(ctx.db, event.id, error, t, event))) return;
     await appendAuditRecord(ctx.db, t, {
       eventId: event.id,
       type: 'event.rejected',

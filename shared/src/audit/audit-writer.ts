@@ -26,6 +26,9 @@ export interface NewAuditRecord {
 
 export type AppendResult = { inserted: true; id: string } | { inserted: false; id: string };
 
+/** Runs in the chain's transaction with the event ids of the records it just linked. */
+export type ChainedHook = (t: Transaction, eventIds: string[]) => Promise<void>;
+
 /** How many staged records one chain transaction takes at most. */
 export const STAGED_BATCH = 500;
 
@@ -70,13 +73,16 @@ export async function stageAuditRecord(db: Sequelize, t: Transaction, input: New
  * Moves up to `limit` staged records into the chain, oldest first, in one transaction under the
  * chain lock: one lock wait, one read of the chain's head, one insert and one commit for the
  * whole batch. Every worker process may call it; the lock makes them take turns. Returns how many
- * records were chained (fewer than `limit`: nothing was left when it looked).
+ * records were chained (fewer than `limit`: nothing was left when it looked). `onChained` runs in
+ * the same transaction (the worker marks those events processed there).
  */
-export async function appendStagedRecords(db: Sequelize, limit = STAGED_BATCH): Promise<number> {
+export async function appendStagedRecords(db: Sequelize, limit = STAGED_BATCH, onChained?: ChainedHook): Promise<number> {
   return db.transaction(async (t) => {
     await lockChain(db, t);
-    const staged = await db.query<{ seq: string; record: NewAuditRecord }>(
-      'SELECT seq::text AS seq, record FROM audit_staged ORDER BY seq LIMIT :limit',
+    const staged = await db.query<{ seq: string; record: NewAuditRecord; taken: boolean }>(
+      `SELECT s.seq::text AS seq, s.record, e.event_id IS NOT NULL AS taken
+       FROM (SELECT seq, event_id, record FROM audit_staged ORDER BY seq LIMIT :limit) s
+       LEFT JOIN audit_event_ids e ON e.event_id = s.event_id ORDER BY s.seq`,
       { type: QueryTypes.SELECT, transaction: t, replacements: { limit } },
     );
     if (staged.length === 0) return 0;
@@ -85,11 +91,24 @@ export async function appendStagedRecords(db: Sequelize, limit = STAGED_BATCH): 
       db,
       t,
       prevHash,
-      staged.map((s, i) => chainFields(ids[i]!, s.record)),
+      staged.map((s, i) => chainFields(ids[i]!, s.taken ? unlinked(s.record) : s.record)),
     );
     await db.query('DELETE FROM audit_staged WHERE seq IN (:seqs)', { transaction: t, replacements: { seqs: staged.map((s) => s.seq) } });
+    await onChained?.(
+      t,
+      staged.flatMap((s) => (s.record.eventId ? [s.record.eventId] : [])),
+    );
     return staged.length;
   });
+}
+
+/**
+ * A staged record whose event already has a chain record. Claims make that impossible; should it
+ * happen anyway, the record is still kept (an audit record is never dropped), without the event
+ * link (one record per event id), naming the event in its details, and the chain does not stall.
+ */
+function unlinked(record: NewAuditRecord): NewAuditRecord {
+  return { ...record, eventId: null, details: { ...record.details, duplicateOfEventId: record.eventId } };
 }
 
 async function lockChain(db: Sequelize, t: Transaction): Promise<void> {

@@ -24,14 +24,20 @@ export async function lockMembership(
   return row;
 }
 
-/** Refuses an unknown organization (locks its row, so a concurrent suspension waits). */
+/**
+ * Refuses an unknown organization and locks its row for the rest of the transaction. Changes to
+ * the whole organization (suspension, permission changes) take it `update`; changes to one
+ * membership take it `share`: they wait for, and hold off, the organization-wide ones, but not
+ * each other (each then locks its own membership row).
+ */
 export async function lockOrganization(
   db: Sequelize,
   t: Transaction,
   organizationId: string,
+  mode: 'update' | 'share' = 'update',
 ): Promise<{ id: string; status: 'active' | 'suspended' }> {
   const [row] = await db.query<{ id: string; status: 'active' | 'suspended' }>(
-    'SELECT id, status FROM organizations WHERE id = :organizationId FOR UPDATE',
+    `SELECT id, status FROM organizations WHERE id = :organizationId ${mode === 'share' ? 'FOR SHARE' : 'FOR UPDATE'}`,
     { type: QueryTypes.SELECT, transaction: t, replacements: { organizationId } },
   );
   if (!row) throw new AppError('not_found', { detail: `organization ${organizationId} does not exist` });

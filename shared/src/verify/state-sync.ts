@@ -32,28 +32,36 @@ export class StateSync {
     private readonly cache: StateCache,
   ) {}
 
+  /** A user's whole state (versions, status, sessions, memberships), read in one statement. */
   async user(userId: string): Promise<void> {
-    const [user] = await this.db.query<{ token_version: number; status: 'active' | 'suspended' }>(
-      'SELECT token_version, status FROM users WHERE id = :userId',
-      { type: QueryTypes.SELECT, replacements: { userId } },
-    );
-    if (!user) return;
-    const sessions = await this.db.query<{ id: string; revoked: boolean; expires_at: Date }>(
-      `SELECT id, revoked_at IS NOT NULL AS revoked, expires_at FROM sessions
-       WHERE user_id = :userId AND (revoked_at IS NULL OR revoked_at > now() - make_interval(secs => :lookback))`,
+    const [user] = await this.db.query<{
+      token_version: number;
+      status: 'active' | 'suspended';
+      sessions: Array<{ id: string; revoked: boolean; expires_at: number }>;
+      memberships: MembershipRow[];
+    }>(
+      `SELECT u.token_version, u.status,
+         COALESCE((SELECT json_agg(json_build_object('id', s.id, 'revoked', s.revoked_at IS NOT NULL,
+             'expires_at', floor(extract(epoch FROM s.expires_at))::bigint))
+           FROM sessions s
+           WHERE s.user_id = u.id AND (s.revoked_at IS NULL OR s.revoked_at > now() - make_interval(secs => :lookback))), '[]') AS sessions,
+         COALESCE((SELECT json_agg(json_build_object('id', m.id, 'user_id', m.user_id, 'organization_id', m.organization_id,
+             'status', m.status, 'permissions_version', m.permissions_version, 'organization_status', o.status))
+           FROM memberships m JOIN organizations o ON o.id = m.organization_id WHERE m.user_id = u.id), '[]') AS memberships
+       FROM users u WHERE u.id = :userId`,
       { type: QueryTypes.SELECT, replacements: { userId, lookback: REVOKED_LOOKBACK_SECONDS } },
     );
-    const memberships = await this.memberships('m.user_id = :id', userId);
+    if (!user) return;
     await Promise.all([
       this.cache.writeUser(userId, { tokenVersion: user.token_version, status: user.status }),
       this.cache.writeSessions(
         userId,
-        sessions.map((s) => ({
+        user.sessions.map((s) => ({
           id: s.id,
-          state: s.revoked ? REVOKED_SESSION : { version: 0 as const, revoked: false, expiresAt: Math.floor(s.expires_at.getTime() / 1000) },
+          state: s.revoked ? REVOKED_SESSION : { version: 0 as const, revoked: false, expiresAt: s.expires_at },
         })),
       ),
-      this.cache.writeMemberships(memberships.map((m) => ({ userId: m.user_id, membershipId: m.id, state: toMembershipState(m) }))),
+      this.cache.writeMemberships(user.memberships.map((m) => ({ userId: m.user_id, membershipId: m.id, state: toMembershipState(m) }))),
     ]);
   }
 

@@ -1,3 +1,4 @@
+import { markChained } from '../../../workers/src/event-rows';
 import { ChainAppender } from '../../../shared/src/audit/chain-appender';
 import { QueryTypes } from 'sequelize';
 import { randomUUID } from 'node:crypto';
@@ -60,7 +61,7 @@ export function handlerContext(h: Harness): HandlerContext {
     revocations: deps.revocations,
     mailer: deps.mailer,
     logger: deps.logger,
-    auditChain: new ChainAppender(deps.db),
+    auditChain: new ChainAppender(deps.db, (t, eventIds) => markChained(deps.db, t, eventIds)),
   };
 }
 

@@ -10,7 +10,7 @@ import type { EventHandler } from '../handler';
 export const membershipRemoved: EventHandler<'membership.removed'> = {
   async apply(event, t, ctx) {
     const { organizationId, userId } = event.data;
-    await lockOrganization(ctx.db, t, organizationId);
+    await lockOrganization(ctx.db, t, organizationId, 'share');
     const membership = await lockMembership(ctx.db, t, organizationId, userId);
     const permissionsVersion = await removeMembership(ctx.db, t, membership.id);
     return {

@@ -11,7 +11,7 @@ import type { EventHandler } from '../handler';
 export const membershipRoleChanged: EventHandler<'membership.role_changed'> = {
   async apply(event, t, ctx) {
     const { organizationId, userId, role } = event.data;
-    await lockOrganization(ctx.db, t, organizationId);
+    await lockOrganization(ctx.db, t, organizationId, 'share');
     const membership = await lockMembership(ctx.db, t, organizationId, userId);
     if (membership.status !== 'active') {
       throw new AppError('not_found', { detail: `membership ${membership.id} is not active` });

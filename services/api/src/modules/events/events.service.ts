@@ -73,7 +73,7 @@ export class EventsService {
       id: row.id,
       type: row.type,
       status: row.status,
-      ...(row.processed_at ? { processedAt: row.processed_at.toISOString() } : {}),
+      ...(row.status === 'processed' && row.processed_at ? { processedAt: row.processed_at.toISOString() } : {}),
       ...(row.error ? { error: row.error } : {}),
     };
   }

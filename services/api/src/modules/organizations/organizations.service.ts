@@ -32,7 +32,7 @@ export class OrganizationsService {
   async addMember(actor: OrganizationActor, organizationId: string, input: { userId: string; role: string }) {
     const { db } = this.deps;
     const membership = await db.transaction(async (t) => {
-      await lockOrganization(db, t, organizationId);
+      await lockOrganization(db, t, organizationId, 'share');
       if (!(await this.repo.userExists(input.userId, t))) throw new AppError('not_found', { publicDetail: 'No user with that id.' });
       if (!(await roleExists(db, t, organizationId, input.role))) {
         throw new AppError('validation_failed', { publicDetail: `The role ${input.role} does not exist in this organization.` });
