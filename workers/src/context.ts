@@ -1,4 +1,3 @@
-import { ChainAppender } from '../../shared/src/audit/chain-appender';
 import type { Config } from '../../shared/src/config/load-config';
 import { createDatabase } from '../../shared/src/db/connection';
 import type { Logger } from '../../shared/src/logging/logger';
@@ -7,7 +6,7 @@ import { createRedis } from '../../shared/src/redis/client';
 import { createKeys } from '../../shared/src/redis/keys';
 import { Revocations } from '../../shared/src/security/revocations';
 import { StateCache } from '../../shared/src/verify/state-cache';
-import { markChained } from './event-rows';
+import { eventChainAppender } from './event-rows';
 import type { HandlerContext } from './handler';
 
 /**
@@ -22,7 +21,7 @@ export function createHandlerContext(config: Config, logger: Logger, options: { 
   const redis = createRedis(options.redisUrl ?? config.redisUrl, 'worker');
   const keys = createKeys(config.redisKeyPrefix);
   const cache = new StateCache(redis, keys);
-  const auditChain = new ChainAppender(db, (t, eventIds) => markChained(db, t, eventIds));
+  const auditChain = eventChainAppender(db);
   return {
     config,
     db,

@@ -1,3 +1,4 @@
+import { ChainAppender } from '../../shared/src/audit/chain-appender';
 import { QueryTypes, UniqueConstraintError, type Sequelize, type Transaction } from 'sequelize';
 import { insertOutboxEvent } from '../../shared/src/events/outbox';
 import type { SecurityEvent } from '../../shared/src/events/schemas';
@@ -16,7 +17,7 @@ export type Claim = { claimed: true; storedAt?: Date } | { claimed: false };
 
 /**
  * Claims the event inside the delivery's transaction, before anything is applied: `processed_at`
- * is set (the status becomes `processed` once the audit record is in the chain: `markChained`;
+ * is set (the status becomes `processed` once the audit record is in the chain: `eventChainAppender`;
  * until then the event reads as pending). A concurrent delivery of the same event waits on the row lock and, once the first
  * commits, finds the row processed (no claim: a duplicate); if the first rolls back, it claims.
  * Events a product backend published straight into the queue (typed producer, no HTTP) have no
@@ -49,10 +50,12 @@ export async function claimEvent(db: Sequelize, t: Transaction, event: SecurityE
   }
 }
 
-/** The events whose audit records were just chained (in the chain's transaction) are processed. */
-export async function markChained(db: Sequelize, t: Transaction, eventIds: string[]): Promise<void> {
-  if (eventIds.length === 0) return;
-  await db.query(`UPDATE events SET status = 'processed' WHERE id IN (:eventIds)`, { transaction: t, replacements: { eventIds } });
+/**
+ * Links the audit records events stage into the chain; in the same transaction, those events
+ * become `processed` (so a processed event always has its audit record).
+ */
+export function eventChainAppender(db: Sequelize): ChainAppender {
+  return new ChainAppender(db, (eventIds) => `UPDATE events SET status = 'processed' WHERE id = ANY(${eventIds})`);
 }
 
 /** A transient failure: the row stays pending (attempts left) or becomes failed (the last one). */

@@ -26,8 +26,11 @@ export interface NewAuditRecord {
 
 export type AppendResult = { inserted: true; id: string } | { inserted: false; id: string };
 
-/** Runs in the chain's transaction with the event ids of the records it just linked. */
-export type ChainedHook = (t: Transaction, eventIds: string[]) => Promise<void>;
+/**
+ * A statement run in the chain's transaction after the records are linked, given the event ids of
+ * those records as an escaped SQL literal of type uuid[].
+ */
+export type ChainedStatement = (eventIdsLiteral: string) => string;
 
 /** How many staged records one chain transaction takes at most. */
 export const STAGED_BATCH = 500;
@@ -51,9 +54,16 @@ export async function appendAuditRecord(db: Sequelize, t: Transaction, input: Ne
     });
     if (existing) return { inserted: false, id: existing.id };
   }
-  const { prevHash, ids } = await chainHead(db, t, 1);
-  await insertChained(db, t, prevHash, [chainFields(ids[0]!, input)]);
-  return { inserted: true, id: ids[0]! };
+  const [head] = await db.query<{ hash: Buffer | null; id: string }>(
+    `SELECT (SELECT hash FROM audit_logs ORDER BY id DESC LIMIT 1) AS hash, nextval(pg_get_serial_sequence('audit_logs', 'id'))::text AS id`,
+    { type: QueryTypes.SELECT, transaction: t },
+  );
+  const { id, hash } = head!;
+  await db.query(INSERT_LINKED.replace(':rows', ':linked'), {
+    transaction: t,
+    replacements: { linked: JSON.stringify(linkRecords(hash, [chainFields(id, input)])) },
+  });
+  return { inserted: true, id };
 }
 
 /**
@@ -71,35 +81,57 @@ export async function stageAuditRecord(db: Sequelize, t: Transaction, input: New
 
 /**
  * Moves up to `limit` staged records into the chain, oldest first, in one transaction under the
- * chain lock: one lock wait, one read of the chain's head, one insert and one commit for the
- * whole batch. Every worker process may call it; the lock makes them take turns. Returns how many
- * records were chained (fewer than `limit`: nothing was left when it looked). `onChained` runs in
- * the same transaction (the worker marks those events processed there).
+ * chain lock, in two round trips on one pooled connection (simple-query batches: each statement
+ * still takes its own snapshot, so everything after the lock sees the previous batch committed):
+ * 1. BEGIN; take the lock; read the staged records, each with a new id; read the chain's head;
+ * 2. insert the linked records, delete them from staging, `then` (if given), COMMIT.
+ * Every worker process may call it; the lock makes them take turns. Returns how many records were
+ * chained (fewer than `limit`: nothing was left when it looked).
  */
-export async function appendStagedRecords(db: Sequelize, limit = STAGED_BATCH, onChained?: ChainedHook): Promise<number> {
-  return db.transaction(async (t) => {
-    await lockChain(db, t);
-    const staged = await db.query<{ seq: string; record: NewAuditRecord; taken: boolean }>(
-      `SELECT s.seq::text AS seq, s.record, e.event_id IS NOT NULL AS taken
-       FROM (SELECT seq, event_id, record FROM audit_staged ORDER BY seq LIMIT :limit) s
-       LEFT JOIN audit_event_ids e ON e.event_id = s.event_id ORDER BY s.seq`,
-      { type: QueryTypes.SELECT, transaction: t, replacements: { limit } },
+export async function appendStagedRecords(db: Sequelize, limit = STAGED_BATCH, then?: ChainedStatement): Promise<number> {
+  const manager = db.connectionManager;
+  const client = (await manager.getConnection({ type: 'write' })) as SimpleQueryClient;
+  try {
+    const read = await client.query(
+      `BEGIN; SELECT pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK[0]}, ${AUDIT_CHAIN_LOCK[1]});
+       SELECT s.seq::text AS seq, s.record, e.event_id IS NOT NULL AS taken,
+         nextval(pg_get_serial_sequence('audit_logs', 'id'))::text AS id
+       FROM (SELECT seq, event_id, record FROM audit_staged ORDER BY seq LIMIT ${Math.trunc(limit)}) s
+       LEFT JOIN audit_event_ids e ON e.event_id = s.event_id;
+       SELECT hash FROM audit_logs ORDER BY id DESC LIMIT 1;`,
     );
-    if (staged.length === 0) return 0;
-    const { prevHash, ids } = await chainHead(db, t, staged.length);
-    await insertChained(
-      db,
-      t,
+    const staged = read[2]!.rows as Array<{ seq: string; record: NewAuditRecord; taken: boolean; id: string }>;
+    if (staged.length === 0) {
+      await client.query('COMMIT');
+      return 0;
+    }
+    // Chain order is id order (whatever order nextval ran in).
+    staged.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
+    const prevHash = (read[3]!.rows[0] as { hash: Buffer } | undefined)?.hash ?? null;
+    const rows = linkRecords(
       prevHash,
-      staged.map((s, i) => chainFields(ids[i]!, s.taken ? unlinked(s.record) : s.record)),
+      staged.map((s) => chainFields(s.id, s.taken ? unlinked(s.record) : s.record)),
     );
-    await db.query('DELETE FROM audit_staged WHERE seq IN (:seqs)', { transaction: t, replacements: { seqs: staged.map((s) => s.seq) } });
-    await onChained?.(
-      t,
-      staged.flatMap((s) => (s.record.eventId ? [s.record.eventId] : [])),
+    const eventIds = staged.flatMap((s) => (s.record.eventId ? [s.record.eventId] : []));
+    await client.query(
+      `${INSERT_LINKED.replace(':rows', () => client.escapeLiteral(JSON.stringify(rows)))};
+       DELETE FROM audit_staged WHERE seq = ANY(${client.escapeLiteral(`{${staged.map((s) => s.seq).join(',')}}`)}::bigint[]);
+       ${then ? `${then(`${client.escapeLiteral(`{${eventIds.join(',')}}`)}::uuid[]`)};` : ''}
+       COMMIT;`,
     );
     return staged.length;
-  });
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    manager.releaseConnection(client);
+  }
+}
+
+/** The `pg` client under Sequelize's pool: multi-statement simple queries and literal escaping. */
+interface SimpleQueryClient {
+  query(text: string): Promise<Array<{ rows: unknown[] }>>;
+  escapeLiteral(value: string): string;
 }
 
 /**
@@ -116,20 +148,6 @@ async function lockChain(db: Sequelize, t: Transaction): Promise<void> {
     transaction: t,
     replacements: { a: AUDIT_CHAIN_LOCK[0], b: AUDIT_CHAIN_LOCK[1] },
   });
-}
-
-/**
- * Under the chain lock: the latest record's hash and `n` new ids, in order. The latest hash is
- * found by `ORDER BY id DESC`, which stays valid on the time-partitioned table (ids are only
- * allocated under the lock).
- */
-async function chainHead(db: Sequelize, t: Transaction, n: number): Promise<{ prevHash: Buffer | null; ids: string[] }> {
-  const [row] = await db.query<{ hash: Buffer | null; ids: string[] }>(
-    `SELECT (SELECT hash FROM audit_logs ORDER BY id DESC LIMIT 1) AS hash,
-       ARRAY(SELECT nextval(pg_get_serial_sequence('audit_logs', 'id'))::text FROM generate_series(1, :n)) AS ids`,
-    { type: QueryTypes.SELECT, transaction: t, replacements: { n } },
-  );
-  return { prevHash: row!.hash, ids: row!.ids };
 }
 
 /** The stored form of a record: what its hash covers. */
@@ -153,24 +171,23 @@ function chainFields(id: string, input: NewAuditRecord): AuditChainFields {
   };
 }
 
-/** Links `records` (ids ascending) after `prevHash` and inserts them in one statement. */
-async function insertChained(db: Sequelize, t: Transaction, prevHash: Buffer | null, records: AuditChainFields[]): Promise<void> {
+/** Links `records` (ids ascending) after `prevHash`: the rows INSERT_LINKED takes, as JSON. */
+function linkRecords(prevHash: Buffer | null, records: AuditChainFields[]) {
   let prev = prevHash;
-  const rows = records.map((record) => {
+  return records.map((record) => {
     const hash = computeAuditHash(prev, record);
     const row = { ...record, occurredAt: record.occurredAt.toISOString(), prevHash: prev?.toString('hex') ?? null, hash: hash.toString('hex') };
     prev = hash;
     return row;
   });
-  await db.query(
-    `INSERT INTO audit_logs (id, event_id, type, severity, occurred_at, actor_type, actor_id, user_id, organization_id,
-       session_id, ip, user_agent, request_id, details, prev_hash, hash)
-     SELECT r."id", r."eventId", r."type", r."severity", r."occurredAt", r."actorType", r."actorId", r."userId", r."organizationId",
-       r."sessionId", r."ip", r."userAgent", r."requestId", r."details", decode(r."prevHash", 'hex'), decode(r."hash", 'hex')
-     FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r("id" bigint, "eventId" uuid, "type" text, "severity" text,
-       "occurredAt" timestamptz, "actorType" text, "actorId" text, "userId" uuid, "organizationId" uuid, "sessionId" uuid,
-       "ip" text, "userAgent" text, "requestId" text, "details" jsonb, "prevHash" text, "hash" text)
-     ORDER BY r."id"`,
-    { transaction: t, replacements: { rows: JSON.stringify(rows) } },
-  );
 }
+
+/** Inserts linked records, given as one JSON array in place of `:rows`. */
+const INSERT_LINKED = `INSERT INTO audit_logs (id, event_id, type, severity, occurred_at, actor_type, actor_id, user_id, organization_id,
+    session_id, ip, user_agent, request_id, details, prev_hash, hash)
+  SELECT r."id", r."eventId", r."type", r."severity", r."occurredAt", r."actorType", r."actorId", r."userId", r."organizationId",
+    r."sessionId", r."ip", r."userAgent", r."requestId", r."details", decode(r."prevHash", 'hex'), decode(r."hash", 'hex')
+  FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r("id" bigint, "eventId" uuid, "type" text, "severity" text,
+    "occurredAt" timestamptz, "actorType" text, "actorId" text, "userId" uuid, "organizationId" uuid, "sessionId" uuid,
+    "ip" text, "userAgent" text, "requestId" text, "details" jsonb, "prevHash" text, "hash" text)
+  ORDER BY r."id"`;

@@ -1,5 +1,5 @@
 import type { Sequelize } from 'sequelize';
-import { appendStagedRecords, STAGED_BATCH, type ChainedHook } from './audit-writer';
+import { appendStagedRecords, STAGED_BATCH, type ChainedStatement } from './audit-writer';
 
 /**
  * Links staged audit records into the chain for one process, in batches: every caller that asks
@@ -12,7 +12,7 @@ export class ChainAppender {
 
   constructor(
     private readonly db: Sequelize,
-    private readonly onChained?: ChainedHook,
+    private readonly then?: ChainedStatement,
     private readonly batch = STAGED_BATCH,
   ) {}
 
@@ -39,6 +39,6 @@ export class ChainAppender {
   private async drain(run: Promise<void>): Promise<void> {
     // From here on, a new caller may have staged after this drain read: it needs the next one.
     if (this.next === run) this.next = undefined;
-    while ((await appendStagedRecords(this.db, this.batch, this.onChained)) === this.batch);
+    while ((await appendStagedRecords(this.db, this.batch, this.then)) === this.batch);
   }
 }

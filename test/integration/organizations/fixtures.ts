@@ -1,5 +1,4 @@
-import { markChained } from '../../../workers/src/event-rows';
-import { ChainAppender } from '../../../shared/src/audit/chain-appender';
+import { eventChainAppender } from '../../../workers/src/event-rows';
 import { QueryTypes } from 'sequelize';
 import { randomUUID } from 'node:crypto';
 import { buildEvent } from '../../../shared/src/events/outbox';
@@ -61,7 +60,7 @@ export function handlerContext(h: Harness): HandlerContext {
     revocations: deps.revocations,
     mailer: deps.mailer,
     logger: deps.logger,
-    auditChain: new ChainAppender(deps.db, (t, eventIds) => markChained(deps.db, t, eventIds)),
+    auditChain: eventChainAppender(deps.db),
   };
 }
 

@@ -1,9 +1,8 @@
 import { QueryTypes } from 'sequelize';
 import { stageAuditRecord } from '../../../shared/src/audit/audit-writer';
 import { verifyAuditChain } from '../../../shared/src/audit/audit-verify';
-import { ChainAppender } from '../../../shared/src/audit/chain-appender';
 import { buildEvent } from '../../../shared/src/events/outbox';
-import { claimEvent, markChained } from '../../../workers/src/event-rows';
+import { claimEvent, eventChainAppender } from '../../../workers/src/event-rows';
 import { processJob } from '../../../workers/src/process-event';
 import { signIn } from '../../support/browser-session';
 import { addMember, createOrganization, serviceCredential as orgCredential } from '../organizations/fixtures';
@@ -19,6 +18,9 @@ beforeAll(async () => {
   rig = await startRig();
 });
 afterAll(() => rig.close());
+
+/** Text that SQL literal escaping and string replacement patterns could get wrong. */
+const TRICKY = `it's a \\ back'slash, $& and $1 and $' "quoted" ; COMMIT; --`;
 
 const jobOf = (event: ReturnType<typeof buildEvent>) => ({ id: event.id, name: event.type, data: event, attemptsMade: 0, opts: { attempts: 3 }, timestamp: Date.now() });
 
@@ -54,7 +56,7 @@ it('400 deliveries (300 events, 100 of them twice) through two appenders: one ef
   const events = Array.from({ length: 300 }, (_, i) =>
     buildEvent({ type: 'user.logged_out_all', source: 'service:test', actor: { type: 'service', id: 'test' }, data: { userId: users[i % users.length]!.userId } }),
   );
-  const other = { ...w.ctx, auditChain: new ChainAppender(h.deps.db, (t, ids) => markChained(h.deps.db, t, ids)) };
+  const other = { ...w.ctx, auditChain: eventChainAppender(h.deps.db) };
   const deliveries = [...events, ...events.slice(0, 100)].map((event, i) => ({ event, ctx: i % 2 ? other : w.ctx }));
   const outcomes: string[] = [];
   for (let i = 0; i < deliveries.length; i += 40) {
@@ -103,7 +105,7 @@ it('a staged record whose event already has its record is still chained, unlinke
   expect(await processJob(jobOf(event), w.ctx)).toBe('applied');
   // Claims make this impossible; the appender must survive it anyway.
   await h.deps.db.transaction((t) =>
-    stageAuditRecord(h.deps.db, t, { eventId: event.id, type: event.type, severity: 'info', occurredAt: event.occurredAt, actor: event.actor, details: { n: 2 } }),
+    stageAuditRecord(h.deps.db, t, { eventId: event.id, type: event.type, severity: 'info', occurredAt: event.occurredAt, actor: event.actor, details: { n: 2, text: TRICKY } }),
   );
   await w.ctx.auditChain.flushed();
   expect(await auditRecords(h, event.id)).toHaveLength(1);
@@ -111,6 +113,6 @@ it('a staged record whose event already has its record is still chained, unlinke
     `SELECT details FROM audit_logs WHERE event_id IS NULL AND details->>'duplicateOfEventId' = :id`,
     { type: QueryTypes.SELECT, replacements: { id: event.id } },
   );
-  expect(unlinked).toEqual([{ details: { n: 2, duplicateOfEventId: event.id } }]);
+  expect(unlinked).toEqual([{ details: { n: 2, text: TRICKY, duplicateOfEventId: event.id } }]);
   expect(await verifyAuditChain(h.deps.db)).toMatchObject({ ok: true });
 });
