@@ -20,9 +20,10 @@ const isUuid = (v: unknown): v is string => z.uuid().safeParse(v).success;
  * 2. in one transaction: claims the event (event-rows.ts; a delivery that finds it taken is a
  *    duplicate and applies nothing), `apply`, and stages the audit record;
  * 3. on every delivery, `sync` (so Redis is repaired even if a previous attempt crashed after
- *    commit) and, at the same time, waits until the staged record is in the chain: a job completes
- *    only once its audit record is committed. Records staged by a crashed process are chained by
- *    the next batch of any worker (the worker also drains on a timer).
+ *    commit), and a drain of the staged records into the chain is asked for, not awaited: jobs do
+ *    not queue behind the chain, and the chain takes the records of many jobs per transaction.
+ *    A staged record is durable; the event reads `processed` once its record is in the chain.
+ *    Records staged by a crashed process are chained by any worker's next drain (also on a timer).
  * A handler's AppError of a client kind (not_found, validation_failed...) is permanent: it is
  * audited as `event.rejected` for that event id and fails without retries. Anything else is
  * transient and rethrown for BullMQ's exponential backoff.
@@ -68,7 +69,9 @@ export async function processJob(
       throw err;
     }
   }
-  await Promise.all([handler.sync(event as never, ctx), ctx.auditChain.flushed()]);
+  // The staged record is durable: it is chained by this drain, or by any worker's next one.
+  ctx.auditChain.flushed().catch((err: unknown) => ctx.logger.warn({ err: String(err) }, 'audit chain drain failed; retried by the next one'));
+  await handler.sync(event as never, ctx);
   metrics?.processed.inc({ type: event.type, outcome });
   if (outcome === 'applied' && metrics) {
     const since = (storedAt?.getTime() ?? job.timestamp) / 1000;

@@ -219,8 +219,10 @@ describe('export', () => {
       data: row!.data,
     });
     const job = { id: eventId, name: event.type, data: event, attemptsMade: 0, opts: {}, timestamp: Date.now() };
-    expect(await processJob(job, handlerContext(h))).toBe('applied');
+    const ctx = handlerContext(h);
+    expect(await processJob(job, ctx)).toBe('applied');
     expect(await processJob(job, handlerContext(h))).toBe('duplicate');
+    await ctx.auditChain.flushed();
     const audit = await h.http.get('/v1/audit-logs').set(auth(reader)).query({ type: 'audit.exported', limit: 500 });
     const mine = audit.body.items.filter((r: { eventId: string }) => r.eventId === eventId);
     expect(mine).toHaveLength(1);

@@ -62,6 +62,7 @@ it('400 deliveries (300 events, 100 of them twice) through two appenders: one ef
   for (let i = 0; i < deliveries.length; i += 40) {
     outcomes.push(...(await Promise.all(deliveries.slice(i, i + 40).map(({ event, ctx }) => processJob(jobOf(event), ctx)))));
   }
+  await Promise.all([w.ctx.auditChain.flushed(), other.auditChain.flushed()]);
   expect(outcomes.filter((o) => o === 'applied')).toHaveLength(300);
   expect(outcomes.filter((o) => o === 'duplicate')).toHaveLength(100);
 

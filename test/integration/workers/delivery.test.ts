@@ -37,6 +37,7 @@ describe('delivery guarantees', () => {
     const event = buildEvent({ type: 'user.suspended', source: 'service:test', actor: { type: 'service', id: 'test' }, data: { userId: s.userId } });
     const job = { id: event.id, name: event.type, data: event, attemptsMade: 0, opts: { attempts: 3 }, timestamp: Date.now() };
     const outcomes = await Promise.all([processJob(job, w.ctx), processJob(job, w.ctx), processJob(job, w.ctx)]);
+    await w.ctx.auditChain.flushed();
     expect(outcomes.sort()).toEqual(['applied', 'duplicate', 'duplicate']);
     expect(await tokenVersion(h, s.userId)).toBe(before + 1);
     expect(await auditRecords(h, event.id)).toHaveLength(1);
