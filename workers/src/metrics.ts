@@ -23,7 +23,7 @@ export function createWorkerMetrics() {
     }),
     processingLag: new Histogram({
       name: 'latchkey_event_processing_lag_seconds',
-      help: 'From an event being stored or enqueued to its effect and audit record being committed',
+      help: 'From an event being stored or enqueued to its effect committed (with its audit record staged) and Redis written',
       labelNames: ['type'] as const,
       buckets: LAG_BUCKETS,
       registers: [registry],

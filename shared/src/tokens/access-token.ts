@@ -109,14 +109,23 @@ export class SignatureVerifier {
   }
 
   async verify(token: string, nowSeconds = Math.floor(Date.now() / 1000)): Promise<AccessClaims> {
-    const cached = this.cache.get(token);
-    if (cached) {
-      if (cached.exp + CLOCK_SKEW_SECONDS <= nowSeconds) {
-        this.cache.delete(token);
-        throw new AppError('token_expired');
-      }
-      return cached;
+    return this.cached(token, nowSeconds) ?? this.verifyAndCache(token);
+  }
+
+  /**
+   * The claims of a token whose signature was verified before, synchronously (the hot path: no
+   * promise); undefined when it was not. Throws token_expired once it has expired.
+   */
+  cached(token: string, nowSeconds = Math.floor(Date.now() / 1000)): AccessClaims | undefined {
+    const claims = this.cache.get(token);
+    if (claims && claims.exp + CLOCK_SKEW_SECONDS <= nowSeconds) {
+      this.cache.delete(token);
+      throw new AppError('token_expired');
     }
+    return claims;
+  }
+
+  private async verifyAndCache(token: string): Promise<AccessClaims> {
     const claims = await this.verifyUncached(token);
     if (this.cacheSize > 0) {
       if (this.cache.size >= this.cacheSize) this.cache.delete(this.cache.keys().next().value!);

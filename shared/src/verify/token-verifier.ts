@@ -36,7 +36,7 @@ export class TokenVerifier {
   async verify(token: string): Promise<AccessClaims> {
     let origin: StateOrigin | undefined;
     try {
-      const claims = await this.deps.signatures.verify(token);
+      const claims = this.deps.signatures.cached(token) ?? (await this.deps.signatures.verify(token));
       const resolved = await this.resolveState(claims);
       origin = resolved.origin;
       const refusal = evaluate(claims, resolved.state, Math.floor(Date.now() / 1000));
