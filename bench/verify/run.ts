@@ -59,7 +59,8 @@ export async function measureVerify(
   const results = Object.fromEntries(VARIANTS.map((v) => [v, [] as LoadResult[]])) as Record<Variant, LoadResult[]>;
   const rss: Record<Variant, number> = { none: 0, jose: 0, session: 0, latchkey: 0 };
   try {
-    for (const v of variants) await runLoad({ url: `http://127.0.0.1:${servers[v].info.port}/resource`, seconds: 2, headers: headers[v] });
+    // Every variant is warmed up the same way first (JIT, connections), so round 1 measures the code, not its warm-up.
+    for (const v of variants) await runLoad({ url: `http://127.0.0.1:${servers[v].info.port}/resource`, seconds: 5, headers: headers[v] });
     for (let round = 0; round < rounds; round++) {
       for (const v of variants) {
         const r = await runLoad({ url: `http://127.0.0.1:${servers[v].info.port}/resource`, seconds, headers: headers[v] });

@@ -145,7 +145,7 @@ export class LoginService {
 }
 
 /**
- * A sign-in's writes in one statement: the session (as sessions-factory's openSession creates it),
+ * A sign-in's writes in one statement: the session,
  * the first refresh token of its family (only its hash; no parent) and the outbox row of
  * `auth.login_succeeded` (as insertOutboxEvent writes it; no idempotency key). Data-modifying CTEs
  * all run, in one snapshot, and commit or fail together.
