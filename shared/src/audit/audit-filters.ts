@@ -77,7 +77,7 @@ export function whereOf(filters: AuditFilters): SqlWhere {
  * True when the filters bound occurred_at (`from`, `to` or both) and name no user, organization,
  * session or type: the reads that no index ordered by id serves, because the table is partitioned
  * by created_at while occurredAt is the event sender's time (any distance from created_at). Those
- * reads go through the (id, occurred_at) GiST index instead (migration 006, `timeWindowOrder`).
+ * reads go through the (id, occurred_at) GiST index instead (migration 005, `timeWindowOrder`).
  */
 export function isTimeWindowOnly(filters: AuditFilters): boolean {
   return Boolean(filters.from || filters.to) && !filters.organizationId && !filters.userId && !filters.sessionId && !filters.type;

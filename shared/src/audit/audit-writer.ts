@@ -94,13 +94,13 @@ export async function appendStagedRecords(db: Sequelize, limit = STAGED_BATCH, t
   try {
     const read = await client.query(
       `BEGIN; SELECT pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK[0]}, ${AUDIT_CHAIN_LOCK[1]});
-       SELECT s.seq::text AS seq, s.record, e.event_id IS NOT NULL AS taken,
+       SELECT s.seq::text AS seq, s.event_id, s.record, e.event_id IS NOT NULL AS taken,
          nextval(pg_get_serial_sequence('audit_logs', 'id'))::text AS id
        FROM (SELECT seq, event_id, record FROM audit_staged ORDER BY seq LIMIT ${Math.trunc(limit)}) s
        LEFT JOIN audit_event_ids e ON e.event_id = s.event_id;
        SELECT hash FROM audit_logs ORDER BY id DESC LIMIT 1;`,
     );
-    const staged = read[2]!.rows as Array<{ seq: string; record: NewAuditRecord; taken: boolean; id: string }>;
+    const staged = read[2]!.rows as Array<{ seq: string; event_id: string | null; record: NewAuditRecord; taken: boolean; id: string }>;
     if (staged.length === 0) {
       await client.query('COMMIT');
       return 0;
@@ -112,7 +112,7 @@ export async function appendStagedRecords(db: Sequelize, limit = STAGED_BATCH, t
       prevHash,
       staged.map((s) => chainFields(s.id, s.taken ? unlinked(s.record) : s.record)),
     );
-    const eventIds = staged.flatMap((s) => (s.record.eventId ? [s.record.eventId] : []));
+    const eventIds = staged.flatMap((s) => (s.event_id ? [s.event_id] : []));
     await client.query(
       `${INSERT_LINKED.replace(':rows', () => client.escapeLiteral(JSON.stringify(rows)))};
        DELETE FROM audit_staged WHERE seq = ANY(${client.escapeLiteral(`{${staged.map((s) => s.seq).join(',')}}`)}::bigint[]);
