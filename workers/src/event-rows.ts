@@ -12,14 +12,15 @@ export const TRANSIENT_FAILURE = 'internal_error: processing failed';
  */
 const OPEN = `(processed_at IS NULL AND (status = 'pending' OR error = :transient))`;
 
-/** A delivery's claim on its event: the one that sets the row `processed` applies it. */
+/** A delivery's claim on its event: the one that sets `processed_at` applies it. */
 export type Claim = { claimed: true; storedAt?: Date } | { claimed: false };
 
 /**
  * Claims the event inside the delivery's transaction, before anything is applied: `processed_at`
- * is set (the status becomes `processed` once the audit record is in the chain: `eventChainAppender`;
- * until then the event reads as pending). A concurrent delivery of the same event waits on the row lock and, once the first
- * commits, finds the row processed (no claim: a duplicate); if the first rolls back, it claims.
+ * is set (the status becomes `processed` once the audit record is in the chain, see
+ * `eventChainAppender`; until then the event reads as pending). A concurrent delivery of the same
+ * event waits on the row lock and, once the first commits, finds it claimed (a duplicate); if the
+ * first rolls back, it claims.
  * Events a product backend published straight into the queue (typed producer, no HTTP) have no
  * row yet: one is written, already claimed, so `GET /v1/events/:id` and the relay see every
  * event the same way; a concurrent delivery's insert of the same id then fails (a duplicate), as
