@@ -1,5 +1,6 @@
 import { ChainAppender } from '../../shared/src/audit/chain-appender';
 import { QueryTypes, UniqueConstraintError, type Sequelize, type Transaction } from 'sequelize';
+import { rawQueryIn } from '../../shared/src/db/raw-connection';
 import { insertOutboxEvent } from '../../shared/src/events/outbox';
 import type { SecurityEvent } from '../../shared/src/events/schemas';
 
@@ -28,13 +29,14 @@ export type Claim = { claimed: true; storedAt?: Date } | { claimed: false };
  * first stored (for the lag metric).
  */
 export async function claimEvent(db: Sequelize, t: Transaction, event: SecurityEvent): Promise<Claim> {
-  const [row] = await db.query<{ stored_at: Date | null; known: boolean }>(
-    `WITH claimed AS (
+  const [row] = await rawQueryIn<{ stored_at: Date | null; known: boolean }>(db, t, {
+    name: 'lk_event_claim',
+    text: `WITH claimed AS (
        UPDATE events SET status = 'pending', processed_at = now(), error = NULL
-       WHERE id = :id AND ${OPEN} RETURNING created_at)
-     SELECT (SELECT created_at FROM claimed) AS stored_at, EXISTS (SELECT 1 FROM events WHERE id = :id) AS known`,
-    { type: QueryTypes.SELECT, transaction: t, replacements: { id: event.id, transient: TRANSIENT_FAILURE } },
-  );
+       WHERE id = $1::uuid AND ${OPEN.replace(':transient', '$2::text')} RETURNING created_at)
+     SELECT (SELECT created_at FROM claimed) AS stored_at, EXISTS (SELECT 1 FROM events WHERE id = $1::uuid) AS known`,
+    values: [event.id, TRANSIENT_FAILURE],
+  });
   if (row!.stored_at) return { claimed: true, storedAt: row!.stored_at };
   if (row!.known) return { claimed: false };
   try {

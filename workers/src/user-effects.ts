@@ -1,4 +1,5 @@
-import { QueryTypes, type Transaction } from 'sequelize';
+import type { Transaction } from 'sequelize';
+import { rawQueryIn } from '../../shared/src/db/raw-connection';
 import { AppError } from '../../shared/src/errors/app-error';
 import type { SecurityEvent } from '../../shared/src/events/schemas';
 import type { HandlerContext } from './handler';
@@ -13,10 +14,10 @@ export interface LockedUser {
 
 /** Locks the user (so concurrent events on one user apply one after the other) or refuses the event. */
 export async function lockUser(ctx: HandlerContext, t: Transaction, userId: string): Promise<LockedUser> {
-  const [user] = await ctx.db.query<LockedUser>('SELECT id, email, status, token_version FROM users WHERE id = :userId FOR UPDATE', {
-    type: QueryTypes.SELECT,
-    transaction: t,
-    replacements: { userId },
+  const [user] = await rawQueryIn<LockedUser>(ctx.db, t, {
+    name: 'lk_user_lock',
+    text: 'SELECT id, email, status, token_version FROM users WHERE id = $1::uuid FOR UPDATE',
+    values: [userId],
   });
   if (!user) throw new AppError('not_found', { detail: `user ${userId} does not exist` });
   return user;

@@ -1,4 +1,5 @@
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
+import { rawQueryIn } from '../db/raw-connection';
 import { computeAuditHash, type AuditChainFields } from './canonical';
 
 /**
@@ -73,9 +74,10 @@ export async function appendAuditRecord(db: Sequelize, t: Transaction, input: Ne
  * event id here and in the chain backs that up.
  */
 export async function stageAuditRecord(db: Sequelize, t: Transaction, input: NewAuditRecord): Promise<void> {
-  await db.query('INSERT INTO audit_staged (event_id, record) VALUES (:eventId, CAST(:record AS jsonb))', {
-    transaction: t,
-    replacements: { eventId: input.eventId ?? null, record: JSON.stringify(input) },
+  await rawQueryIn(db, t, {
+    name: 'lk_audit_stage',
+    text: 'INSERT INTO audit_staged (event_id, record) VALUES ($1::uuid, $2::jsonb)',
+    values: [input.eventId ?? null, JSON.stringify(input)],
   });
 }
 

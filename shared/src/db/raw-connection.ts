@@ -1,4 +1,4 @@
-import type { Sequelize } from 'sequelize';
+import type { Sequelize, Transaction } from 'sequelize';
 
 /** The part of a `pg` client a hot path needs: one (named, so prepared once per connection) query. */
 export interface RawClient {
@@ -23,4 +23,20 @@ export async function rawQuery<R>(db: Sequelize, query: { name?: string; text: s
   } finally {
     manager.releaseConnection(client);
   }
+}
+
+/**
+ * The same, inside a Sequelize transaction: the statement runs on the transaction's own
+ * connection (so it sees and holds what the transaction does), prepared once per connection.
+ * Without a transaction it is `rawQuery`.
+ */
+export async function rawQueryIn<R>(
+  db: Sequelize,
+  t: Transaction | null | undefined,
+  query: { name: string; text: string; values: unknown[] },
+): Promise<R[]> {
+  if (!t) return rawQuery<R>(db, query);
+  const client = (t as unknown as { connection?: RawClient }).connection;
+  if (!client) throw new Error('the transaction has no connection yet');
+  return (await client.query<R>(query)).rows;
 }

@@ -1,4 +1,5 @@
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
+import { rawQueryIn } from '../db/raw-connection';
 import { AppError } from '../errors/app-error';
 
 /**
@@ -15,11 +16,12 @@ export async function lockMembership(
   organizationId: string,
   userId: string,
 ): Promise<{ id: string; role: string; status: 'active' | 'removed'; permissions_version: number }> {
-  const [row] = await db.query<{ id: string; role: string; status: 'active' | 'removed'; permissions_version: number }>(
-    `SELECT id, role, status, permissions_version FROM memberships
-     WHERE organization_id = :organizationId AND user_id = :userId FOR UPDATE`,
-    { type: QueryTypes.SELECT, transaction: t, replacements: { organizationId, userId } },
-  );
+  const [row] = await rawQueryIn<{ id: string; role: string; status: 'active' | 'removed'; permissions_version: number }>(db, t, {
+    name: 'lk_membership_lock',
+    text: `SELECT id, role, status, permissions_version FROM memberships
+     WHERE organization_id = $1::uuid AND user_id = $2::uuid FOR UPDATE`,
+    values: [organizationId, userId],
+  });
   if (!row) throw new AppError('not_found', { detail: `no membership of user ${userId} in organization ${organizationId}` });
   return row;
 }
@@ -36,30 +38,33 @@ export async function lockOrganization(
   organizationId: string,
   mode: 'update' | 'share' = 'update',
 ): Promise<{ id: string; status: 'active' | 'suspended' }> {
-  const [row] = await db.query<{ id: string; status: 'active' | 'suspended' }>(
-    `SELECT id, status FROM organizations WHERE id = :organizationId ${mode === 'share' ? 'FOR SHARE' : 'FOR UPDATE'}`,
-    { type: QueryTypes.SELECT, transaction: t, replacements: { organizationId } },
-  );
+  const [row] = await rawQueryIn<{ id: string; status: 'active' | 'suspended' }>(db, t, {
+    name: `lk_organization_lock_${mode}`,
+    text: `SELECT id, status FROM organizations WHERE id = $1::uuid ${mode === 'share' ? 'FOR SHARE' : 'FOR UPDATE'}`,
+    values: [organizationId],
+  });
   if (!row) throw new AppError('not_found', { detail: `organization ${organizationId} does not exist` });
   return row;
 }
 
 /** True when `role` is a built-in role or a custom role of that organization. */
 export async function roleExists(db: Sequelize, t: Transaction | null, organizationId: string, role: string): Promise<boolean> {
-  const rows = await db.query(
-    'SELECT 1 FROM roles WHERE name = :role AND (organization_id = :organizationId OR organization_id IS NULL) LIMIT 1',
-    { type: QueryTypes.SELECT, transaction: t ?? undefined, replacements: { organizationId, role } },
-  );
+  const rows = await rawQueryIn(db, t, {
+    name: 'lk_role_exists',
+    text: 'SELECT 1 FROM roles WHERE name = $2::text AND (organization_id = $1::uuid OR organization_id IS NULL) LIMIT 1',
+    values: [organizationId, role],
+  });
   return rows.length > 0;
 }
 
 /** Sets a membership's role and bumps its permissions version. */
 export async function setMembershipRole(db: Sequelize, t: Transaction, membershipId: string, role: string): Promise<number> {
-  const [row] = await db.query<{ permissions_version: number }>(
-    `UPDATE memberships SET role = :role, permissions_version = permissions_version + 1, updated_at = now()
-     WHERE id = :membershipId RETURNING permissions_version`,
-    { type: QueryTypes.SELECT, transaction: t, replacements: { membershipId, role } },
-  );
+  const [row] = await rawQueryIn<{ permissions_version: number }>(db, t, {
+    name: 'lk_membership_set_role',
+    text: `UPDATE memberships SET role = $2::text, permissions_version = permissions_version + 1, updated_at = now()
+     WHERE id = $1::uuid RETURNING permissions_version`,
+    values: [membershipId, role],
+  });
   return row!.permissions_version;
 }
 

@@ -1,4 +1,5 @@
-import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
+import type { Sequelize, Transaction } from 'sequelize';
+import { rawQueryIn } from '../db/raw-connection';
 import { REVOKED_SESSION, type UserState } from '../verify/auth-state';
 import type { StateCache } from '../verify/state-cache';
 
@@ -24,33 +25,30 @@ export class Revocations {
   ) {}
 
   async revokeSessions(t: Transaction, userId: string, which: SessionSelector, reason: string): Promise<string[]> {
-    const filter =
-      'sessionIds' in which ? 'AND id IN (:ids)' : which.allExcept ? 'AND id <> :except' : '';
     if ('sessionIds' in which && which.sessionIds.length === 0) return [];
-    const rows = await this.db.query<{ id: string }>(
-      `UPDATE sessions SET revoked_at = now(), revoke_reason = :reason
-       WHERE user_id = :userId AND revoked_at IS NULL ${filter} RETURNING id`,
-      {
-        type: QueryTypes.SELECT,
-        transaction: t,
-        replacements: {
-          userId,
-          reason,
-          ids: 'sessionIds' in which ? which.sessionIds : null,
-          except: 'allExcept' in which ? (which.allExcept ?? null) : null,
-        },
-      },
-    );
+    const [kind, filter, extra] =
+      'sessionIds' in which
+        ? ['ids', 'AND id = ANY($3::uuid[])', [which.sessionIds]]
+        : which.allExcept
+          ? ['except', 'AND id <> $3::uuid', [which.allExcept]]
+          : ['all', '', []];
+    const rows = await rawQueryIn<{ id: string }>(this.db, t, {
+      name: `lk_sessions_revoke_${kind}`,
+      text: `UPDATE sessions SET revoked_at = now(), revoke_reason = $2::text
+       WHERE user_id = $1::uuid AND revoked_at IS NULL ${filter} RETURNING id`,
+      values: [userId, reason, ...extra],
+    });
     return rows.map((r) => r.id);
   }
 
   /** Bumps the token version (every access token issued before is refused); returns the new state. */
   async bumpTokenVersion(t: Transaction, userId: string, status?: 'active' | 'suspended'): Promise<UserState | undefined> {
-    const [row] = await this.db.query<{ token_version: number; status: 'active' | 'suspended' }>(
-      `UPDATE users SET token_version = token_version + 1, status = COALESCE(:status, status), updated_at = now()
-       WHERE id = :userId RETURNING token_version, status`,
-      { type: QueryTypes.SELECT, transaction: t, replacements: { userId, status: status ?? null } },
-    );
+    const [row] = await rawQueryIn<{ token_version: number; status: 'active' | 'suspended' }>(this.db, t, {
+      name: 'lk_user_bump_token_version',
+      text: `UPDATE users SET token_version = token_version + 1, status = COALESCE($2::text, status), updated_at = now()
+       WHERE id = $1::uuid RETURNING token_version, status`,
+      values: [userId, status ?? null],
+    });
     return row ? { tokenVersion: row.token_version, status: row.status } : undefined;
   }
 

@@ -1,4 +1,5 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
+import { rawQuery } from '../db/raw-connection';
 import { REVOKED_SESSION, type MembershipState } from './auth-state';
 import type { StateCache } from './state-cache';
 
@@ -34,23 +35,24 @@ export class StateSync {
 
   /** A user's whole state (versions, status, sessions, memberships), read in one statement. */
   async user(userId: string): Promise<void> {
-    const [user] = await this.db.query<{
+    const [user] = await rawQuery<{
       token_version: number;
       status: 'active' | 'suspended';
       sessions: Array<{ id: string; revoked: boolean; expires_at: number }>;
       memberships: MembershipRow[];
-    }>(
-      `SELECT u.token_version, u.status,
+    }>(this.db, {
+      name: 'lk_state_user',
+      text: `SELECT u.token_version, u.status,
          COALESCE((SELECT json_agg(json_build_object('id', s.id, 'revoked', s.revoked_at IS NOT NULL,
              'expires_at', floor(extract(epoch FROM s.expires_at))::bigint))
            FROM sessions s
-           WHERE s.user_id = u.id AND (s.revoked_at IS NULL OR s.revoked_at > now() - make_interval(secs => :lookback))), '[]') AS sessions,
+           WHERE s.user_id = u.id AND (s.revoked_at IS NULL OR s.revoked_at > now() - make_interval(secs => $2::int))), '[]') AS sessions,
          COALESCE((SELECT json_agg(json_build_object('id', m.id, 'user_id', m.user_id, 'organization_id', m.organization_id,
              'status', m.status, 'permissions_version', m.permissions_version, 'organization_status', o.status))
            FROM memberships m JOIN organizations o ON o.id = m.organization_id WHERE m.user_id = u.id), '[]') AS memberships
-       FROM users u WHERE u.id = :userId`,
-      { type: QueryTypes.SELECT, replacements: { userId, lookback: REVOKED_LOOKBACK_SECONDS } },
-    );
+       FROM users u WHERE u.id = $1::uuid`,
+      values: [userId, REVOKED_LOOKBACK_SECONDS],
+    });
     if (!user) return;
     await Promise.all([
       this.cache.writeUser(userId, { tokenVersion: user.token_version, status: user.status }),

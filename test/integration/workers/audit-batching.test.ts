@@ -104,6 +104,7 @@ it('a staged record whose event already has its record is still chained, unlinke
   const s = await signIn(h);
   const event = buildEvent({ type: 'user.logged_out_all', source: 'service:test', actor: { type: 'service', id: 'test' }, data: { userId: s.userId } });
   expect(await processJob(jobOf(event), w.ctx)).toBe('applied');
+  await w.ctx.auditChain.flushed();
   // Claims make this impossible; the appender must survive it anyway.
   await h.deps.db.transaction((t) =>
     stageAuditRecord(h.deps.db, t, { eventId: event.id, type: event.type, severity: 'info', occurredAt: event.occurredAt, actor: event.actor, details: { n: 2, text: TRICKY } }),
