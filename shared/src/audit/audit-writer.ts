@@ -60,10 +60,7 @@ export async function appendAuditRecord(db: Sequelize, t: Transaction, input: Ne
     { type: QueryTypes.SELECT, transaction: t },
   );
   const { id, hash } = head!;
-  await db.query(INSERT_LINKED.replace(':rows', ':linked'), {
-    transaction: t,
-    replacements: { linked: JSON.stringify(linkRecords(hash, [chainFields(id, input)])) },
-  });
+  await db.query(INSERT_LINKED, { transaction: t, replacements: { rows: JSON.stringify(linkRecords(hash, [chainFields(id, input)])) } });
   return { inserted: true, id };
 }
 
