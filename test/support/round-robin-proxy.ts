@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { splice } from './splice';
 
 /**
  * A load balancer in miniature: one port on 127.0.0.1, each new TCP connection handed to the next
@@ -25,16 +26,7 @@ export class RoundRobinProxy {
       const index = this.next++ % this.backends.length;
       this.connections[index]!++;
       const upstream = net.connect(this.backends[index]!, '127.0.0.1');
-      for (const s of [client, upstream]) {
-        this.sockets.add(s);
-        s.on('close', () => this.sockets.delete(s));
-        s.on('error', () => {
-          client.destroy();
-          upstream.destroy();
-        });
-      }
-      client.pipe(upstream);
-      upstream.pipe(client);
+      splice(client, upstream, this.sockets);
     });
     this.server = server;
     await new Promise<void>((resolve, reject) => {

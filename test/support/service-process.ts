@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { PrintedLines } from './printed-lines';
 
 const ROOT = path.resolve(__dirname, '../..');
 const ENTRIES = { api: 'services/api/src/main.ts', worker: 'workers/src/main.ts' } as const;
@@ -11,7 +12,7 @@ const ENTRIES = { api: 'services/api/src/main.ts', worker: 'workers/src/main.ts'
  */
 export class ServiceProcess {
   readonly child: ChildProcess;
-  private lines: string[] = [];
+  private readonly output: PrintedLines;
 
   constructor(
     readonly kind: keyof typeof ENTRIES,
@@ -22,35 +23,20 @@ export class ServiceProcess {
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    let partial = '';
-    const onData = (chunk: Buffer) => {
-      partial += chunk.toString('utf8');
-      const parts = partial.split('\n');
-      partial = parts.pop() ?? '';
-      this.lines.push(...parts);
-      if (this.lines.length > 500) this.lines = this.lines.slice(-250);
-    };
-    this.child.stdout!.on('data', onData);
-    this.child.stderr!.on('data', onData);
+    this.output = new PrintedLines(this.child, `${kind} process`);
   }
 
   get alive(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
+    return this.output.alive;
   }
 
-  async waitForLine(pattern: RegExp, timeoutMs = 60_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      if (this.lines.some((l) => pattern.test(l))) return;
-      if (!this.alive) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`${this.kind} process did not print ${pattern} (alive=${this.alive}); last lines:\n${this.lines.slice(-15).join('\n')}`);
+  waitForLine(pattern: RegExp, timeoutMs?: number): Promise<void> {
+    return this.output.waitFor(pattern, timeoutMs);
   }
 
   /** Every line printed so far that matches. */
   linesMatching(pattern: RegExp): string[] {
-    return this.lines.filter((l) => pattern.test(l));
+    return this.output.matching(pattern);
   }
 
   async stop(): Promise<void> {

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, createWriteStream, type WriteStream } from 'node:fs';
 import path from 'node:path';
+import { PrintedLines } from '../../support/printed-lines';
 import { LOG_DIR, PIDS_FILE } from './evidence';
 import { liveGroupMembers } from './process-groups';
 import { PROCESS_ENV } from './fault-env';
@@ -20,7 +21,7 @@ export class ServiceProcess {
   readonly child: ChildProcess;
   readonly logFile: string;
   private readonly log: WriteStream;
-  private lines: string[] = [];
+  private readonly output: PrintedLines;
   private exited: Promise<number | null>;
 
   constructor(
@@ -39,18 +40,8 @@ export class ServiceProcess {
     appendFileSync(PIDS_FILE(), `${this.child.pid}\n`);
     running.add(this);
     started.add(this);
-    let partial = '';
-    const onData = (chunk: Buffer) => {
-      this.log.write(chunk);
-      partial += chunk.toString('utf8');
-      const parts = partial.split('\n');
-      partial = parts.pop() ?? '';
-      // Only recent lines are kept in memory (readiness checks); the file has all of them.
-      this.lines.push(...parts);
-      if (this.lines.length > 2_000) this.lines = this.lines.slice(-1_000);
-    };
-    this.child.stdout!.on('data', onData);
-    this.child.stderr!.on('data', onData);
+    // Only recent lines are kept in memory (readiness checks); the file has all of them.
+    this.output = new PrintedLines(this.child, name, 2_000, (chunk) => this.log.write(chunk));
     this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
     void this.exited.then(() => {
       running.delete(this);
@@ -63,18 +54,12 @@ export class ServiceProcess {
   }
 
   get alive(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
+    return this.output.alive;
   }
 
   /** Waits until a printed line matches (bounded), or throws with the last lines printed. */
-  async waitForLine(pattern: RegExp, timeoutMs = 60_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      if (this.lines.some((l) => pattern.test(l))) return;
-      if (!this.alive) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`${this.name} did not print ${pattern} (alive=${this.alive}); last lines:\n${this.lines.slice(-15).join('\n')}`);
+  waitForLine(pattern: RegExp, timeoutMs?: number): Promise<void> {
+    return this.output.waitFor(pattern, timeoutMs);
   }
 
   /** True while any process of the group (the entry or a helper it started, e.g. esbuild) is alive. */

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { splice } from '../../support/splice';
 
 /**
  * A TCP proxy on 127.0.0.1 in front of Postgres that the test can cut: `cut()` stops listening and
@@ -18,16 +19,7 @@ export class TcpProxy {
   async start(port = 0): Promise<void> {
     const server = net.createServer((client) => {
       const upstream = net.connect(this.targetPort, this.targetHost);
-      for (const s of [client, upstream]) {
-        this.sockets.add(s);
-        s.on('close', () => this.sockets.delete(s));
-        s.on('error', () => {
-          client.destroy();
-          upstream.destroy();
-        });
-      }
-      client.pipe(upstream);
-      upstream.pipe(client);
+      splice(client, upstream, this.sockets);
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
