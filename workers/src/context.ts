@@ -6,6 +6,7 @@ import { createRedis } from '../../shared/src/redis/client';
 import { createKeys } from '../../shared/src/redis/keys';
 import { Revocations } from '../../shared/src/security/revocations';
 import { StateCache } from '../../shared/src/verify/state-cache';
+import { StateSync } from '../../shared/src/verify/state-sync';
 import { eventChainAppender } from './event-rows';
 import type { HandlerContext } from './handler';
 
@@ -28,6 +29,7 @@ export function createHandlerContext(config: Config, logger: Logger, options: { 
     redis,
     keys,
     cache,
+    stateSync: new StateSync(db, cache),
     revocations: new Revocations(db, cache),
     mailer: options.mailer ?? createMailTransport(config.mail, logger),
     logger,

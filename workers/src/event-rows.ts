@@ -29,16 +29,8 @@ export type Claim = { claimed: true; storedAt?: Date } | { claimed: false };
  * first stored (for the lag metric).
  */
 export async function claimEvent(db: Sequelize, t: Transaction, event: SecurityEvent): Promise<Claim> {
-  const [row] = await rawQueryIn<{ stored_at: Date | null; known: boolean }>(db, t, {
-    name: 'lk_event_claim',
-    text: `WITH claimed AS (
-       UPDATE events SET status = 'pending', processed_at = now(), error = NULL
-       WHERE id = $1::uuid AND ${OPEN.replace(':transient', '$2::text')} RETURNING created_at)
-     SELECT (SELECT created_at FROM claimed) AS stored_at, EXISTS (SELECT 1 FROM events WHERE id = $1::uuid) AS known`,
-    values: [event.id, TRANSIENT_FAILURE],
-  });
-  if (row!.stored_at) return { claimed: true, storedAt: row!.stored_at };
-  if (row!.known) return { claimed: false };
+  const claim = (await claimEvents(db, t, [event.id])).get(event.id)!;
+  if (claim !== 'unknown') return claim;
   try {
     // Savepoint: a failed insert must not abort the surrounding transaction.
     const inserted = await db.transaction({ transaction: t }, async (sp) => {
@@ -51,6 +43,25 @@ export async function claimEvent(db: Sequelize, t: Transaction, event: SecurityE
     if (err instanceof UniqueConstraintError) return { claimed: false };
     throw err;
   }
+}
+
+/**
+ * Claims several events in one statement (see `claimEvent`): for each id, its claim, or `unknown`
+ * when it has no row yet (the caller claims those one by one, by `claimEvent`).
+ */
+export async function claimEvents(db: Sequelize, t: Transaction, eventIds: string[]): Promise<Map<string, Claim | 'unknown'>> {
+  const rows = await rawQueryIn<{ id: string; stored_at: Date | null; known: boolean }>(db, t, {
+    name: 'lk_event_claim',
+    text: `WITH claimed AS (
+       UPDATE events SET status = 'pending', processed_at = now(), error = NULL
+       WHERE id = ANY($1::uuid[]) AND ${OPEN.replace(':transient', '$2::text')} RETURNING id, created_at)
+     SELECT i.id::text AS id, c.created_at AS stored_at, e.id IS NOT NULL AS known
+     FROM unnest($1::uuid[]) AS i(id) LEFT JOIN claimed c ON c.id = i.id LEFT JOIN events e ON e.id = i.id`,
+    values: [eventIds, TRANSIENT_FAILURE],
+  });
+  return new Map(
+    rows.map((r): [string, Claim | 'unknown'] => [r.id, r.stored_at ? { claimed: true, storedAt: r.stored_at } : r.known ? { claimed: false } : 'unknown']),
+  );
 }
 
 /**

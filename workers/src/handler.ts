@@ -8,6 +8,7 @@ import type { RedisClient } from '../../shared/src/redis/client';
 import type { Keys } from '../../shared/src/redis/keys';
 import type { Revocations } from '../../shared/src/security/revocations';
 import type { StateCache } from '../../shared/src/verify/state-cache';
+import type { StateSync } from '../../shared/src/verify/state-sync';
 
 /** What every handler may use. */
 export interface HandlerContext {
@@ -16,6 +17,8 @@ export interface HandlerContext {
   redis: RedisClient;
   keys: Keys;
   cache: StateCache;
+  /** Rewrites Redis from Postgres; concurrent calls share reads. */
+  stateSync: StateSync;
   revocations: Revocations;
   mailer: MailTransport;
   logger: Logger;

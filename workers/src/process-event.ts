@@ -1,10 +1,11 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import { z } from 'zod';
-import { appendAuditRecord, stageAuditRecord } from '../../shared/src/audit/audit-writer';
+import { appendAuditRecord } from '../../shared/src/audit/audit-writer';
 import { isAppError } from '../../shared/src/errors/app-error';
 import { parseEvent, type SecurityEvent } from '../../shared/src/events/schemas';
-import type { AuditFacts, HandlerContext, HandlerRegistry } from './handler';
-import { claimEvent, markFailure, markRejected } from './event-rows';
+import { batchesOf } from './apply-batches';
+import { markFailure, markRejected } from './event-rows';
+import type { HandlerContext, HandlerRegistry } from './handler';
 import type { WorkerMetrics } from './metrics';
 import { REVOKING_TYPES } from './metrics';
 import { HANDLERS, handlerFor } from './registry';
@@ -17,7 +18,8 @@ const isUuid = (v: unknown): v is string => z.uuid().safeParse(v).success;
  * Processes one delivery of a security event:
  * 1. validates the job with the shared schema; a malformed job leaves one `event.rejected` audit
  *    record and fails once (UnrecoverableError: no retries);
- * 2. in one transaction: claims the event (event-rows.ts; a delivery that finds it taken is a
+ * 2. in one transaction, shared with the other deliveries the process holds at that moment
+ *    (apply-batches.ts): claims the event (event-rows.ts; a delivery that finds it taken is a
  *    duplicate and applies nothing), `apply`, and stages the audit record;
  * 3. on every delivery, `sync` (so Redis is repaired even if a previous attempt crashed after
  *    commit), and a drain of the staged records into the chain is asked for, not awaited: jobs do
@@ -47,14 +49,7 @@ export async function processJob(
   let outcome: Outcome;
   let storedAt: Date | undefined;
   try {
-    outcome = await ctx.db.transaction(async (t) => {
-      const claim = await claimEvent(ctx.db, t, event);
-      if (!claim.claimed) return 'duplicate' as const;
-      storedAt = claim.storedAt;
-      const facts = await handler.apply(event as never, t, ctx);
-      await stageAuditRecord(ctx.db, t, auditOf(event, facts));
-      return 'applied' as const;
-    });
+    ({ outcome, storedAt } = await batchesOf(ctx).apply(event, handler as never));
   } catch (err) {
     if (isAppError(err) && err.status < 500) {
       await rejectEvent(event, `${err.code}: ${err.publicDetail ?? err.message}`, err.detail, ctx);
@@ -80,24 +75,6 @@ export async function processJob(
     if (REVOKING_TYPES.has(event.type)) metrics.revocationLag.observe({ type: event.type }, lag);
   }
   return outcome;
-}
-
-/** The audit record of an applied event: the envelope's who/where plus the handler's facts. */
-function auditOf(event: SecurityEvent, facts: AuditFacts) {
-  return {
-    eventId: event.id,
-    type: event.type,
-    severity: facts.severity,
-    occurredAt: event.occurredAt,
-    actor: event.actor,
-    userId: facts.userId ?? null,
-    organizationId: facts.organizationId ?? null,
-    sessionId: facts.sessionId ?? null,
-    ip: event.ip ?? null,
-    userAgent: event.userAgent ?? null,
-    requestId: event.requestId ?? null,
-    details: { source: event.source, ...(event.idempotencyKey ? { idempotencyKey: event.idempotencyKey } : {}), ...(facts.details ?? {}) },
-  };
 }
 
 /** A valid event its handler refused: its one audit record says so, and its row is failed. */

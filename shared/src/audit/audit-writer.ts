@@ -39,7 +39,7 @@ export const STAGED_BATCH = 500;
 /**
  * Appends one record to the tamper-evident audit log inside the caller's transaction, at once.
  * For the rare paths (rejected events, maintenance); an event's record is staged instead
- * (`stageAuditRecord`) and chained in a batch.
+ * (`stageAuditRecords`) and chained in a batch.
  *
  * One record per event id: when the event already has one (a redelivery, or a concurrent
  * delivery that committed first) nothing is written and `inserted: false` is returned, so the
@@ -65,16 +65,17 @@ export async function appendAuditRecord(db: Sequelize, t: Transaction, input: Ne
 }
 
 /**
- * Stages an event's audit record in the caller's transaction: it commits (or not) with the event's
- * effects, without taking the chain lock. `appendStagedRecords` links it into the chain shortly
+ * Stages events' audit records in the caller's transaction: they commit (or not) with the events'
+ * effects, without taking the chain lock. `appendStagedRecords` links them into the chain shortly
  * after. The caller guarantees one record per event (its claim on the event row); the unique
- * event id here and in the chain backs that up.
+ * event id here and in the chain backs that up. One statement, whatever the number of records.
  */
-export async function stageAuditRecord(db: Sequelize, t: Transaction, input: NewAuditRecord): Promise<void> {
+export async function stageAuditRecords(db: Sequelize, t: Transaction, inputs: NewAuditRecord[]): Promise<void> {
+  if (inputs.length === 0) return;
   await rawQueryIn(db, t, {
     name: 'lk_audit_stage',
-    text: 'INSERT INTO audit_staged (event_id, record) VALUES ($1::uuid, $2::jsonb)',
-    values: [input.eventId ?? null, JSON.stringify(input)],
+    text: 'INSERT INTO audit_staged (event_id, record) SELECT * FROM unnest($1::uuid[], $2::jsonb[])',
+    values: [inputs.map((i) => i.eventId ?? null), inputs.map((i) => JSON.stringify(i))],
   });
 }
 

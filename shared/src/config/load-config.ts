@@ -43,7 +43,7 @@ const schema = z
     TRUST_PROXY: z.string().default('loopback'),
     // Worker process: jobs processed in parallel, seconds before the outbox relay re-enqueues a
     // pending event, and an optional port serving the worker's own /metrics (unset: no server).
-    WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
+    WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(64),
     OUTBOX_RELAY_DELAY: seconds(1, 3600, 5),
     WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
     // How long a worker holds a job before another may take it over (after a crash or SIGKILL).

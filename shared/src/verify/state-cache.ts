@@ -60,6 +60,17 @@ export class StateCache {
     await execOrThrow(pipeline);
   }
 
+  /** A user's whole state (its sessions and memberships live under its hash tag): one pipeline. */
+  async writeUserState(
+    userId: string,
+    state: { user: UserState; sessions: Array<{ id: string; state: SessionState }>; memberships: Array<{ membershipId: string; state: MembershipState }> },
+  ): Promise<void> {
+    const pipeline = this.queueUser(this.redis.pipeline(), userId, state.user);
+    for (const s of state.sessions) this.queueSession(pipeline, userId, s.id, s.state);
+    for (const m of state.memberships) this.queueMembership(pipeline, userId, m.membershipId, m.state);
+    await execOrThrow(pipeline);
+  }
+
   async writeUser(userId: string, state: UserState): Promise<void> {
     await execOrThrow(this.queueUser(this.redis.pipeline(), userId, state));
   }

@@ -15,6 +15,22 @@ interface MembershipRow {
   organization_status: 'active' | 'suspended';
 }
 
+interface Deferred {
+  promise: Promise<void>;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
 const toMembershipState = (m: MembershipRow): MembershipState => ({
   permissionsVersion: m.permissions_version,
   status: m.status,
@@ -33,16 +49,43 @@ export class StateSync {
     private readonly cache: StateCache,
   ) {}
 
-  /** A user's whole state (versions, status, sessions, memberships), read in one statement. */
-  async user(userId: string): Promise<void> {
-    const [user] = await rawQuery<{
+  /** Users asked for in this turn of the event loop, read together at the next one. */
+  private pending: Map<string, Deferred> | undefined;
+
+  /**
+   * Rewrites a user's whole state (versions, status, sessions, memberships). Calls made in one turn
+   * of the event loop are served together (one statement for all their users, one pipeline per
+   * user); a call made while such a read is running waits for the next one, so what it writes was
+   * read after the call.
+   */
+  user(userId: string): Promise<void> {
+    let pending = this.pending;
+    if (!pending) {
+      const batch = (pending = this.pending = new Map());
+      setImmediate(() => {
+        this.pending = undefined;
+        this.users([...batch.keys()]).then(
+          () => batch.forEach((d) => d.resolve()),
+          (err: unknown) => batch.forEach((d) => d.reject(err)),
+        );
+      });
+    }
+    let waiter = pending.get(userId);
+    if (!waiter) pending.set(userId, (waiter = deferred()));
+    return waiter.promise;
+  }
+
+  /** Rewrites the state of these users, read in one statement. */
+  private async users(userIds: string[]): Promise<void> {
+    const users = await rawQuery<{
+      id: string;
       token_version: number;
       status: 'active' | 'suspended';
       sessions: Array<{ id: string; revoked: boolean; expires_at: number }>;
       memberships: MembershipRow[];
     }>(this.db, {
-      name: 'lk_state_user',
-      text: `SELECT u.token_version, u.status,
+      name: 'lk_state_users',
+      text: `SELECT u.id, u.token_version, u.status,
          COALESCE((SELECT json_agg(json_build_object('id', s.id, 'revoked', s.revoked_at IS NOT NULL,
              'expires_at', floor(extract(epoch FROM s.expires_at))::bigint))
            FROM sessions s
@@ -50,21 +93,21 @@ export class StateSync {
          COALESCE((SELECT json_agg(json_build_object('id', m.id, 'user_id', m.user_id, 'organization_id', m.organization_id,
              'status', m.status, 'permissions_version', m.permissions_version, 'organization_status', o.status))
            FROM memberships m JOIN organizations o ON o.id = m.organization_id WHERE m.user_id = u.id), '[]') AS memberships
-       FROM users u WHERE u.id = $1::uuid`,
-      values: [userId, REVOKED_LOOKBACK_SECONDS],
+       FROM users u WHERE u.id = ANY($1::uuid[])`,
+      values: [userIds, REVOKED_LOOKBACK_SECONDS],
     });
-    if (!user) return;
-    await Promise.all([
-      this.cache.writeUser(userId, { tokenVersion: user.token_version, status: user.status }),
-      this.cache.writeSessions(
-        userId,
-        user.sessions.map((s) => ({
-          id: s.id,
-          state: s.revoked ? REVOKED_SESSION : { version: 0 as const, revoked: false, expiresAt: s.expires_at },
-        })),
+    await Promise.all(
+      users.map((user) =>
+        this.cache.writeUserState(user.id, {
+          user: { tokenVersion: user.token_version, status: user.status },
+          sessions: user.sessions.map((s) => ({
+            id: s.id,
+            state: s.revoked ? REVOKED_SESSION : { version: 0 as const, revoked: false, expiresAt: s.expires_at },
+          })),
+          memberships: user.memberships.map((m) => ({ membershipId: m.id, state: toMembershipState(m) })),
+        }),
       ),
-      this.cache.writeMemberships(user.memberships.map((m) => ({ userId: m.user_id, membershipId: m.id, state: toMembershipState(m) }))),
-    ]);
+    );
   }
 
   /** Every membership of an organization (status, permissions version, organization status). */
@@ -83,7 +126,7 @@ export class StateSync {
         replacements: { after, limit: batchSize },
       });
       if (rows.length === 0) return count;
-      for (const row of rows) await this.user(row.id);
+      await this.users(rows.map((r) => r.id));
       count += rows.length;
       after = rows[rows.length - 1]!.id;
     }

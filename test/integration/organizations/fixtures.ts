@@ -3,6 +3,7 @@ import { QueryTypes } from 'sequelize';
 import { randomUUID } from 'node:crypto';
 import { buildEvent } from '../../../shared/src/events/outbox';
 import { parseEvent, type EventOf, type EventType } from '../../../shared/src/events/schemas';
+import { StateSync } from '../../../shared/src/verify/state-sync';
 import { createServiceClient, type ServiceScope } from '../../../shared/src/security/service-credentials';
 import type { EventHandler, HandlerContext } from '../../../workers/src/handler';
 import { membershipRemoved } from '../../../workers/src/handlers/membership-removed';
@@ -57,6 +58,7 @@ export function handlerContext(h: Harness): HandlerContext {
     redis: deps.redis,
     keys: deps.keys,
     cache: deps.stateCache,
+    stateSync: new StateSync(deps.db, deps.stateCache),
     revocations: deps.revocations,
     mailer: deps.mailer,
     logger: deps.logger,

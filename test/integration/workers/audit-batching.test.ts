@@ -1,5 +1,5 @@
 import { QueryTypes } from 'sequelize';
-import { stageAuditRecord } from '../../../shared/src/audit/audit-writer';
+import { stageAuditRecords } from '../../../shared/src/audit/audit-writer';
 import { verifyAuditChain } from '../../../shared/src/audit/audit-verify';
 import { buildEvent } from '../../../shared/src/events/outbox';
 import { claimEvent, eventChainAppender } from '../../../workers/src/event-rows';
@@ -35,7 +35,7 @@ it('a record staged by a process that died before chaining it is chained by the 
   // What a delivery commits before it would wait for the chain: the claim and the staged record.
   await h.deps.db.transaction(async (t) => {
     expect(await claimEvent(h.deps.db, t, event)).toMatchObject({ claimed: true });
-    await stageAuditRecord(h.deps.db, t, { eventId: event.id, type: event.type, severity: 'info', occurredAt: event.occurredAt, actor: event.actor, userId: s.userId });
+    await stageAuditRecords(h.deps.db, t, [{ eventId: event.id, type: event.type, severity: 'info', occurredAt: event.occurredAt, actor: event.actor, userId: s.userId }]);
   });
   // The rig's worker drains on its timer.
   await waitFor(async () => (await auditRecords(h, event.id)).length === 1, 'staged record chained');
@@ -107,7 +107,7 @@ it('a staged record whose event already has its record is still chained, unlinke
   await w.ctx.auditChain.flushed();
   // Claims make this impossible; the appender must survive it anyway.
   await h.deps.db.transaction((t) =>
-    stageAuditRecord(h.deps.db, t, { eventId: event.id, type: event.type, severity: 'info', occurredAt: event.occurredAt, actor: event.actor, details: { n: 2, text: TRICKY } }),
+    stageAuditRecords(h.deps.db, t, [{ eventId: event.id, type: event.type, severity: 'info', occurredAt: event.occurredAt, actor: event.actor, details: { n: 2, text: TRICKY } }]),
   );
   await w.ctx.auditChain.flushed();
   expect(await auditRecords(h, event.id)).toHaveLength(1);

@@ -65,10 +65,13 @@ describe('a worker process killed with SIGKILL mid-stream', () => {
     const users = await Promise.all([signIn(h), signIn(h), signIn(h)]);
     const before = await Promise.all(users.map((u) => tokenVersion(h, u.userId)));
     const { credential } = await serviceCredential();
-    const PER_USER = 60;
+    // Enough that the worker (which applies the deliveries it holds together) is still busy when killed.
+    const PER_USER = 200;
+    const PER_POST = 20;
     const ids: string[] = [];
-    for (let i = 0; i < PER_USER; i++) {
-      ids.push(...(await postEvents(h, credential, { events: users.map((u) => ({ type: 'user.logged_out_all', data: { userId: u.userId } })) })));
+    for (let i = 0; i < PER_USER; i += PER_POST) {
+      const events = Array.from({ length: PER_POST }, () => users.map((u) => ({ type: 'user.logged_out_all', data: { userId: u.userId } }))).flat();
+      ids.push(...(await postEvents(h, credential, { events })));
     }
 
     const first = spawnWorker();

@@ -1,4 +1,3 @@
-import { StateSync } from '../../../shared/src/verify/state-sync';
 import type { EventHandler } from '../handler';
 
 /** `auth.logout`: the API revoked the session synchronously; this re-applies it (a no-op) and audits. */
@@ -9,6 +8,6 @@ export const authLogout: EventHandler<'auth.logout'> = {
     return { severity: 'info', userId, sessionId, details: { revokedByWorker: revoked.length > 0 } };
   },
   async sync(event, ctx) {
-    await new StateSync(ctx.db, ctx.cache).user(event.data.userId);
+    await ctx.stateSync.user(event.data.userId);
   },
 };

@@ -1,6 +1,5 @@
 import { QueryTypes } from 'sequelize';
 import { AppError } from '../../../shared/src/errors/app-error';
-import { StateSync } from '../../../shared/src/verify/state-sync';
 import type { EventHandler } from '../handler';
 
 /**
@@ -24,7 +23,7 @@ export const cacheRebuildRequested: EventHandler<'cache.rebuild_requested'> = {
     };
   },
   async sync(event, ctx) {
-    const sync = new StateSync(ctx.db, ctx.cache);
+    const sync = ctx.stateSync;
     const data = event.data;
     if (data.scope === 'all') await sync.all();
     else if (data.scope === 'user') await sync.user(data.id);

@@ -1,5 +1,4 @@
 import { lockMembership, lockOrganization, removeMembership } from '../../../shared/src/organizations/membership-changes';
-import { StateSync } from '../../../shared/src/verify/state-sync';
 import type { EventHandler } from '../handler';
 
 /**
@@ -21,6 +20,6 @@ export const membershipRemoved: EventHandler<'membership.removed'> = {
     };
   },
   async sync(event, ctx) {
-    await new StateSync(ctx.db, ctx.cache).user(event.data.userId);
+    await ctx.stateSync.user(event.data.userId);
   },
 };

@@ -1,6 +1,5 @@
 import { AppError } from '../../../shared/src/errors/app-error';
 import { lockMembership, lockOrganization, roleExists, setMembershipRole } from '../../../shared/src/organizations/membership-changes';
-import { StateSync } from '../../../shared/src/verify/state-sync';
 import type { EventHandler } from '../handler';
 
 /**
@@ -28,6 +27,6 @@ export const membershipRoleChanged: EventHandler<'membership.role_changed'> = {
     };
   },
   async sync(event, ctx) {
-    await new StateSync(ctx.db, ctx.cache).user(event.data.userId);
+    await ctx.stateSync.user(event.data.userId);
   },
 };

@@ -1,5 +1,4 @@
 import { bumpOrganizationPermissionsOnce, lockOrganization } from '../../../shared/src/organizations/membership-changes';
-import { StateSync } from '../../../shared/src/verify/state-sync';
 import type { EventHandler } from '../handler';
 
 /**
@@ -18,6 +17,6 @@ export const organizationPermissionsChanged: EventHandler<'organization.permissi
     return { severity: 'info', organizationId, details: { memberships } };
   },
   async sync(event, ctx) {
-    await new StateSync(ctx.db, ctx.cache).organization(event.data.organizationId);
+    await ctx.stateSync.organization(event.data.organizationId);
   },
 };

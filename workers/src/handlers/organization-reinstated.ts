@@ -1,5 +1,4 @@
 import { bumpOrganizationPermissions, setOrganizationStatus } from '../../../shared/src/organizations/membership-changes';
-import { StateSync } from '../../../shared/src/verify/state-sync';
 import type { EventHandler } from '../handler';
 
 /**
@@ -15,6 +14,6 @@ export const organizationReinstated: EventHandler<'organization.reinstated'> = {
     return { severity: 'info', organizationId, details: { previousStatus, memberships, ...(reason ? { reason } : {}) } };
   },
   async sync(event, ctx) {
-    await new StateSync(ctx.db, ctx.cache).organization(event.data.organizationId);
+    await ctx.stateSync.organization(event.data.organizationId);
   },
 };

@@ -1,5 +1,4 @@
 import { bumpOrganizationPermissions, setOrganizationStatus } from '../../../shared/src/organizations/membership-changes';
-import { StateSync } from '../../../shared/src/verify/state-sync';
 import type { EventHandler } from '../handler';
 
 /**
@@ -16,6 +15,6 @@ export const organizationSuspended: EventHandler<'organization.suspended'> = {
     return { severity: 'warning', organizationId, details: { previousStatus, memberships, ...(reason ? { reason } : {}) } };
   },
   async sync(event, ctx) {
-    await new StateSync(ctx.db, ctx.cache).organization(event.data.organizationId);
+    await ctx.stateSync.organization(event.data.organizationId);
   },
 };

@@ -1,5 +1,4 @@
 import { QueryTypes } from 'sequelize';
-import { StateSync } from '../../../shared/src/verify/state-sync';
 import type { EventHandler } from '../handler';
 import { sendNoticeOnce } from '../notices';
 import { lockUser } from '../user-effects';
@@ -24,7 +23,7 @@ export const refreshTokenReused: EventHandler<'refresh_token.reused'> = {
   },
   async sync(event, ctx) {
     const { userId } = event.data;
-    await new StateSync(ctx.db, ctx.cache).user(userId);
+    await ctx.stateSync.user(userId);
     const [user] = await ctx.db.query<{ email: string }>('SELECT email FROM users WHERE id = :userId', {
       type: QueryTypes.SELECT,
       replacements: { userId },

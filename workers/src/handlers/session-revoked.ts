@@ -1,6 +1,5 @@
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 import { AppError } from '../../../shared/src/errors/app-error';
-import { StateSync } from '../../../shared/src/verify/state-sync';
 import type { EventHandler } from '../handler';
 
 async function ownerOf(db: Sequelize, t: Transaction | null, sessionId: string): Promise<string | undefined> {
@@ -23,6 +22,6 @@ export const sessionRevoked: EventHandler<'session.revoked'> = {
   },
   async sync(event, ctx) {
     const userId = await ownerOf(ctx.db, null, event.data.sessionId);
-    if (userId) await new StateSync(ctx.db, ctx.cache).user(userId);
+    if (userId) await ctx.stateSync.user(userId);
   },
 };

@@ -1,4 +1,3 @@
-import { StateSync } from '../../../shared/src/verify/state-sync';
 import type { EventHandler } from '../handler';
 import { bumpAndRevoke } from '../user-effects';
 
@@ -17,6 +16,6 @@ export const userLoggedOutAll: EventHandler<'user.logged_out_all'> = {
     };
   },
   async sync(event, ctx) {
-    await new StateSync(ctx.db, ctx.cache).user(event.data.userId);
+    await ctx.stateSync.user(event.data.userId);
   },
 };

@@ -1,4 +1,3 @@
-import { StateSync } from '../../../shared/src/verify/state-sync';
 import type { EventHandler } from '../handler';
 import { bumpAndRevoke } from '../user-effects';
 
@@ -18,6 +17,6 @@ export const userReinstated: EventHandler<'user.reinstated'> = {
     };
   },
   async sync(event, ctx) {
-    await new StateSync(ctx.db, ctx.cache).user(event.data.userId);
+    await ctx.stateSync.user(event.data.userId);
   },
 };

@@ -1,0 +1,100 @@
+import { QueryTypes } from 'sequelize';
+import { verifyAuditChain } from '../../../shared/src/audit/audit-verify';
+import { createLogger } from '../../../shared/src/logging/logger';
+import { buildEvent, insertOutboxEvent } from '../../../shared/src/events/outbox';
+import type { SecurityEvent } from '../../../shared/src/events/schemas';
+import { createHandlerContext } from '../../../workers/src/context';
+import { processJob } from '../../../workers/src/process-event';
+import { signIn } from '../../support/browser-session';
+import { startHarness, type Harness } from '../../support/harness';
+import { addMember, createOrganization, serviceCredential } from '../organizations/fixtures';
+import { auditRecords, tokenVersion } from './worker-harness';
+
+/**
+ * Deliveries a worker process holds at once are applied in shared transactions
+ * (workers/src/apply-batches.ts). No BullMQ worker or relay runs here: the deliveries are this
+ * file's alone, so what is asserted about them cannot be blurred by another delivery.
+ */
+let h: Harness;
+let ctx: ReturnType<typeof createHandlerContext>;
+beforeAll(async () => {
+  h = await startHarness();
+  ctx = createHandlerContext(h.config, createLogger({ level: 'silent', service: 'test-worker' }));
+});
+afterAll(async () => {
+  await ctx.close();
+  await h.close();
+});
+
+const jobOf = (event: SecurityEvent) => ({ id: event.id, name: event.type, data: event, attemptsMade: 0, opts: { attempts: 3 }, timestamp: Date.now() });
+
+const loggedOutAll = (userId: string) =>
+  buildEvent({ type: 'user.logged_out_all', source: 'service:test', actor: { type: 'service', id: 'test' }, data: { userId } });
+
+/** Stores the events' rows, as POST /v1/events does before it answers. */
+async function store(events: SecurityEvent[]): Promise<void> {
+  await h.deps.db.transaction(async (t) => {
+    for (const e of events) await insertOutboxEvent(h.deps.db, t, e);
+  });
+}
+
+/** Each event's claim time: `now()` of the transaction that claimed it. */
+async function claimTimes(events: SecurityEvent[]): Promise<string[]> {
+  const rows = await h.deps.db.query<{ at: string }>('SELECT processed_at::text AS at FROM events WHERE id IN (:ids)', {
+    type: QueryTypes.SELECT,
+    replacements: { ids: events.map((e) => e.id) },
+  });
+  return rows.map((r) => r.at);
+}
+
+it('deliveries held at once share one transaction; a second delivery of an event in the same batch is a duplicate', async () => {
+  const users = await Promise.all(Array.from({ length: 6 }, () => signIn(h)));
+  const before = await Promise.all(users.map((u) => tokenVersion(h, u.userId)));
+  const events = Array.from({ length: 24 }, (_, i) => loggedOutAll(users[i % users.length]!.userId));
+  await store(events);
+
+  const outcomes = await Promise.all([...events, events[0]!, events[5]!].map((e) => processJob(jobOf(e), ctx)));
+  await ctx.auditChain.flushed();
+
+  expect(outcomes.filter((o) => o === 'applied')).toHaveLength(24);
+  expect(outcomes.filter((o) => o === 'duplicate')).toHaveLength(2);
+  // One claim time for all 24: they were claimed by one transaction.
+  expect(new Set(await claimTimes(events)).size).toBe(1);
+  const after = await Promise.all(users.map((u) => tokenVersion(h, u.userId)));
+  expect(after.map((v, i) => v - before[i]!)).toEqual(users.map(() => 4));
+  for (const e of events) expect(await auditRecords(h, e.id)).toHaveLength(1);
+  expect(await verifyAuditChain(h.deps.db)).toMatchObject({ ok: true });
+});
+
+it('an event its handler refuses does not take its batch down: the others apply once each, it alone is rejected', async () => {
+  const credential = await serviceCredential(['organizations:write']);
+  const orgId = await createOrganization(h, credential, 'Batch refusal');
+  const member = await signIn(h);
+  await addMember(h, credential, orgId, member.userId, 'member');
+  const users = await Promise.all(Array.from({ length: 5 }, () => signIn(h)));
+  const before = await Promise.all(users.map((u) => tokenVersion(h, u.userId)));
+  const good = users.map((u) => loggedOutAll(u.userId));
+  const refused = buildEvent({
+    type: 'membership.role_changed',
+    source: 'service:test',
+    actor: { type: 'service', id: 'test' },
+    data: { organizationId: orgId, userId: member.userId, role: 'no-such-role' },
+  });
+  const events = [...good.slice(0, 2), refused, ...good.slice(2)];
+  await store(events);
+
+  const settled = await Promise.allSettled(events.map((e) => processJob(jobOf(e), ctx)));
+  await ctx.auditChain.flushed();
+
+  expect(settled.map((s) => (s.status === 'fulfilled' ? s.value : 'rejected'))).toEqual(['applied', 'applied', 'rejected', 'applied', 'applied', 'applied']);
+  // The batch rolled back and each event was applied on its own: every version bumped exactly once.
+  const after = await Promise.all(users.map((u) => tokenVersion(h, u.userId)));
+  expect(after.map((v, i) => v - before[i]!)).toEqual(users.map(() => 1));
+  for (const e of good) expect((await auditRecords(h, e.id)).map((r) => r.type)).toEqual(['user.logged_out_all']);
+  expect((await auditRecords(h, refused.id)).map((r) => r.type)).toEqual(['event.rejected']);
+  const [{ status }] = (await h.deps.db.query('SELECT status FROM events WHERE id = :id', { type: QueryTypes.SELECT, replacements: { id: refused.id } })) as [
+    { status: string },
+  ];
+  expect(status).toBe('failed');
+  expect(await verifyAuditChain(h.deps.db)).toMatchObject({ ok: true });
+});
