@@ -9,21 +9,34 @@ import { AppError } from '../errors/app-error';
  * writes never lower a version, so a change without a bump could not reach the cache.
  */
 
-/** The active membership of a user in an organization, locked for the rest of the transaction. */
-export async function lockMembership(
-  db: Sequelize,
-  t: Transaction,
-  organizationId: string,
-  userId: string,
-): Promise<{ id: string; role: string; status: 'active' | 'removed'; permissions_version: number }> {
-  const [row] = await rawQueryIn<{ id: string; role: string; status: 'active' | 'removed'; permissions_version: number }>(db, t, {
+/** A membership as its changes need it. */
+export interface LockedMembership {
+  id: string;
+  role: string;
+  status: 'active' | 'removed';
+  permissions_version: number;
+  /** Whether the role asked about exists for the organization (true when none was asked about). */
+  role_exists: boolean;
+}
+
+/**
+ * The membership of a user in an organization, locked for the rest of the transaction, in one
+ * statement: the organization row `FOR SHARE` (as `lockOrganization(..., 'share')`, taken first),
+ * the membership row `FOR UPDATE`. With `role`, also whether that role exists for the organization
+ * (`roleExists`). Refuses an unknown organization or membership (not_found).
+ */
+export async function lockMembership(db: Sequelize, t: Transaction, organizationId: string, userId: string, role?: string): Promise<LockedMembership> {
+  const [row] = await rawQueryIn<LockedMembership>(db, t, {
     name: 'lk_membership_lock',
-    text: `SELECT id, role, status, permissions_version FROM memberships
-     WHERE organization_id = $1::uuid AND user_id = $2::uuid FOR UPDATE`,
-    values: [organizationId, userId],
+    text: `SELECT m.id, m.role, m.status, m.permissions_version,
+       ($3::text IS NULL OR EXISTS (SELECT 1 FROM roles r WHERE r.name = $3::text AND (r.organization_id = o.id OR r.organization_id IS NULL))) AS role_exists
+     FROM organizations o JOIN memberships m ON m.organization_id = o.id AND m.user_id = $2::uuid
+     WHERE o.id = $1::uuid FOR SHARE OF o FOR UPDATE OF m`,
+    values: [organizationId, userId, role ?? null],
   });
-  if (!row) throw new AppError('not_found', { detail: `no membership of user ${userId} in organization ${organizationId}` });
-  return row;
+  if (row) return row;
+  await lockOrganization(db, t, organizationId, 'share');
+  throw new AppError('not_found', { detail: `no membership of user ${userId} in organization ${organizationId}` });
 }
 
 /**
@@ -70,11 +83,12 @@ export async function setMembershipRole(db: Sequelize, t: Transaction, membershi
 
 /** Marks a membership removed and bumps its permissions version. */
 export async function removeMembership(db: Sequelize, t: Transaction, membershipId: string): Promise<number> {
-  const [row] = await db.query<{ permissions_version: number }>(
-    `UPDATE memberships SET status = 'removed', permissions_version = permissions_version + 1, updated_at = now()
-     WHERE id = :membershipId RETURNING permissions_version`,
-    { type: QueryTypes.SELECT, transaction: t, replacements: { membershipId } },
-  );
+  const [row] = await rawQueryIn<{ permissions_version: number }>(db, t, {
+    name: 'lk_membership_remove',
+    text: `UPDATE memberships SET status = 'removed', permissions_version = permissions_version + 1, updated_at = now()
+     WHERE id = $1::uuid RETURNING permissions_version`,
+    values: [membershipId],
+  });
   return row!.permissions_version;
 }
 

@@ -5,35 +5,18 @@ import { applyAuditRetention, ensureAuditPartitions, listAuditPartitions } from 
 import { verifyAuditChain } from '../../../shared/src/audit/audit-verify';
 import { appendAuditRecord } from '../../../shared/src/audit/audit-writer';
 import { startHarness, type Harness } from '../../support/harness';
-import { TEST_ENV } from '../../support/test-env';
-import { migrateToLatest } from '../../../shared/src/db/migrator';
-import { createDatabase } from '../../../shared/src/db/connection';
-import { loadConfig } from '../../../shared/src/config/load-config';
+import { createOwnDatabase } from '../../support/own-database';
 import { serviceCredential } from '../organizations/fixtures';
 
 jest.setTimeout(60_000);
 
 // Tampering and retention change the whole chain, so they run on a database of their own.
-const base = new URL(TEST_ENV.DATABASE_URL!);
-const DB_NAME = `${base.pathname.slice(1)}_audit_tamper`;
-const url = new URL(base.toString());
-url.pathname = `/${DB_NAME}`;
-
+let own: Awaited<ReturnType<typeof createOwnDatabase>>;
 let h: Harness;
 let db: Sequelize;
 let superuser: Client;
 let reader: string;
 const ids: string[] = [];
-
-async function admin(sql: string): Promise<void> {
-  const c = new Client({ connectionString: base.toString() });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
 
 /** SQL run as the superuser with triggers off, as an attacker with database access would. */
 async function tamper(sql: string, params: unknown[] = []): Promise<void> {
@@ -52,14 +35,10 @@ async function verifyHttp(query: Record<string, string> = {}) {
 }
 
 beforeAll(async () => {
-  await admin(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
-  await admin(`CREATE DATABASE ${DB_NAME}`);
-  const migrator = createDatabase(loadConfig({ DATABASE_URL: url.toString() }), 2);
-  await migrateToLatest(migrator);
-  await migrator.close();
-  h = await startHarness({ DATABASE_URL: url.toString() });
+  own = await createOwnDatabase('audit_tamper');
+  h = await startHarness({ DATABASE_URL: own.url });
   db = h.deps.db;
-  superuser = new Client({ connectionString: url.toString() });
+  superuser = new Client({ connectionString: own.url });
   await superuser.connect();
   reader = await serviceCredential(['audit:read']);
   for (let i = 0; i < 30; i += 1) {
@@ -83,7 +62,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await superuser?.end();
   await h?.close();
-  await admin(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`).catch(() => undefined);
+  await own.drop().catch(() => undefined);
 });
 
 describe('tamper evidence', () => {

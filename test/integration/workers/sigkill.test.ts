@@ -3,14 +3,21 @@ import path from 'node:path';
 import { QueryTypes } from 'sequelize';
 import { signIn } from '../../support/browser-session';
 import { startHarness, type Harness } from '../../support/harness';
+import { createOwnDatabase } from '../../support/own-database';
 import { TEST_ENV } from '../../support/test-env';
 import { FAST_WORKER_ENV, postEvents, serviceCredential, tokenVersion, waitFor, waitProcessed } from './worker-harness';
 
+// A database of its own: no other test file's relay may apply these events.
+let own: Awaited<ReturnType<typeof createOwnDatabase>>;
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness(FAST_WORKER_ENV);
+  own = await createOwnDatabase('sigkill');
+  h = await startHarness({ ...FAST_WORKER_ENV, DATABASE_URL: own.url });
 });
-afterAll(() => h.close());
+afterAll(async () => {
+  await h.close();
+  await own.drop().catch(() => undefined);
+});
 
 /**
  * A real worker process (`npx tsx workers/src/main.ts`) on the test database and this test's
@@ -23,6 +30,7 @@ function spawnWorker(): ChildProcess {
       ...process.env,
       ...TEST_ENV,
       ...FAST_WORKER_ENV,
+      DATABASE_URL: own.url,
       REDIS_KEY_PREFIX: h.config.redisKeyPrefix,
       QUEUE_PREFIX: h.config.queuePrefix,
       MAIL_OUTBOX_FILE: h.mailFile,
@@ -52,8 +60,9 @@ function groupGone(child: ChildProcess): boolean {
   }
 }
 
-const processedCount = async (ids: string[]) => {
-  const [row] = await h.deps.db.query<{ n: string }>("SELECT count(*) AS n FROM events WHERE id IN (:ids) AND status <> 'pending'", {
+/** Events a worker has applied (claimed and committed); `processed` follows once their records are chained. */
+const appliedCount = async (ids: string[]) => {
+  const [row] = await h.deps.db.query<{ n: string }>('SELECT count(*) AS n FROM events WHERE id IN (:ids) AND processed_at IS NOT NULL', {
     type: QueryTypes.SELECT,
     replacements: { ids },
   });
@@ -65,24 +74,31 @@ describe('a worker process killed with SIGKILL mid-stream', () => {
     const users = await Promise.all([signIn(h), signIn(h), signIn(h)]);
     const before = await Promise.all(users.map((u) => tokenVersion(h, u.userId)));
     const { credential } = await serviceCredential();
-    // Enough that the worker (which applies the deliveries it holds together) is still busy when killed.
-    const PER_USER = 200;
-    const PER_POST = 20;
+    const PER_USER = 60;
+    const PER_POST = 10;
     const ids: string[] = [];
-    for (let i = 0; i < PER_USER; i += PER_POST) {
+    const post = async () => {
       const events = Array.from({ length: PER_POST }, () => users.map((u) => ({ type: 'user.logged_out_all', data: { userId: u.userId } }))).flat();
       ids.push(...(await postEvents(h, credential, { events })));
-    }
+    };
 
+    // The worker is killed while events are still arriving: mid-stream by construction.
     const first = spawnWorker();
+    let posting: Promise<void> | undefined;
     try {
-      await waitFor(async () => (await processedCount(ids)) >= 10, 'the first events processed', 60_000);
+      await post();
+      await waitFor(async () => (await appliedCount(ids)) >= 10, 'the first events applied', 60_000);
+      posting = (async () => {
+        for (let i = PER_POST; i < PER_USER; i += PER_POST) await post();
+      })();
+      await waitFor(async () => ids.length > PER_POST * users.length, 'more events posted');
       signal(first, 'SIGKILL');
       await waitFor(async () => groupGone(first), 'the killed worker to be gone');
-      const done = await processedCount(ids);
-      expect(done).toBeLessThan(ids.length); // killed mid-stream, not after the end
+      await posting;
+      expect(await appliedCount(ids)).toBeLessThan(ids.length); // killed mid-stream, not after the end
     } finally {
       signal(first, 'SIGKILL');
+      await posting?.catch(() => undefined);
     }
 
     const second = spawnWorker();

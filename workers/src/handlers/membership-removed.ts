@@ -1,4 +1,4 @@
-import { lockMembership, lockOrganization, removeMembership } from '../../../shared/src/organizations/membership-changes';
+import { lockMembership, removeMembership } from '../../../shared/src/organizations/membership-changes';
 import type { EventHandler } from '../handler';
 
 /**
@@ -9,7 +9,6 @@ import type { EventHandler } from '../handler';
 export const membershipRemoved: EventHandler<'membership.removed'> = {
   async apply(event, t, ctx) {
     const { organizationId, userId } = event.data;
-    await lockOrganization(ctx.db, t, organizationId, 'share');
     const membership = await lockMembership(ctx.db, t, organizationId, userId);
     const permissionsVersion = await removeMembership(ctx.db, t, membership.id);
     return {

@@ -1,5 +1,5 @@
 import { AppError } from '../../../shared/src/errors/app-error';
-import { lockMembership, lockOrganization, roleExists, setMembershipRole } from '../../../shared/src/organizations/membership-changes';
+import { lockMembership, setMembershipRole } from '../../../shared/src/organizations/membership-changes';
 import type { EventHandler } from '../handler';
 
 /**
@@ -10,12 +10,11 @@ import type { EventHandler } from '../handler';
 export const membershipRoleChanged: EventHandler<'membership.role_changed'> = {
   async apply(event, t, ctx) {
     const { organizationId, userId, role } = event.data;
-    await lockOrganization(ctx.db, t, organizationId, 'share');
-    const membership = await lockMembership(ctx.db, t, organizationId, userId);
+    const membership = await lockMembership(ctx.db, t, organizationId, userId, role);
     if (membership.status !== 'active') {
       throw new AppError('not_found', { detail: `membership ${membership.id} is not active` });
     }
-    if (!(await roleExists(ctx.db, t, organizationId, role))) {
+    if (!membership.role_exists) {
       throw new AppError('validation_failed', { detail: `role ${role} does not exist in organization ${organizationId}` });
     }
     const permissionsVersion = await setMembershipRole(ctx.db, t, membership.id, role);
