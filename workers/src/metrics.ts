@@ -4,7 +4,7 @@ import { REVOKING_TYPES } from '../../shared/src/events/schemas';
 export { REVOKING_TYPES };
 
 
-const LAG_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+const LAG_BUCKETS = [0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 
 /**
  * The worker's Prometheus metrics, on a registry of its own (tests run several workers in one
