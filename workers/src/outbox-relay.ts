@@ -46,13 +46,15 @@ export function eventOfRow(r: EventRow): unknown {
  * down, or the API died between commit and enqueue), oldest first. Job id = event id, so a row
  * whose job is already queued is a no-op; rows are claimed with SKIP LOCKED so several worker
  * processes share the work. Rows it enqueued are retried after REENQUEUE_AFTER_SECONDS (for a
- * Redis that restarted empty). Returns how many events were enqueued.
+ * Redis that restarted empty). An event a delivery has claimed (`processed_at` set, its record
+ * waiting to be chained) reached a worker already and is left alone. Returns how many events were
+ * enqueued.
  */
 export async function relayPendingEvents(db: Sequelize, producer: EventProducer, logger: Logger, delaySeconds: number): Promise<number> {
   const rows = await db.query<EventRow>(
     `WITH picked AS (
        SELECT id FROM events
-       WHERE status = 'pending' AND created_at < now() - make_interval(secs => :delay)
+       WHERE status = 'pending' AND processed_at IS NULL AND created_at < now() - make_interval(secs => :delay)
          AND (enqueued_at IS NULL OR enqueued_at < now() - make_interval(secs => :again))
        ORDER BY created_at LIMIT :limit FOR UPDATE SKIP LOCKED)
      UPDATE events e SET enqueued_at = now() FROM picked WHERE e.id = picked.id

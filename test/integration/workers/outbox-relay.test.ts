@@ -1,0 +1,40 @@
+import { createLogger } from '../../../shared/src/logging/logger';
+import { buildEvent, insertOutboxEvent } from '../../../shared/src/events/outbox';
+import { claimEvent } from '../../../workers/src/event-rows';
+import { relayPendingEvents } from '../../../workers/src/outbox-relay';
+import { createOwnDatabase } from '../../support/own-database';
+import { startHarness, type Harness } from '../../support/harness';
+
+// A database of its own: no other test file's relay may sweep these rows first.
+let own: Awaited<ReturnType<typeof createOwnDatabase>>;
+let h: Harness;
+beforeAll(async () => {
+  own = await createOwnDatabase('relay');
+  h = await startHarness({ DATABASE_URL: own.url });
+});
+afterAll(async () => {
+  await h.close();
+  await own.drop().catch(() => undefined);
+});
+
+const logger = createLogger({ level: 'silent', service: 'test' });
+const loggedOutAll = () =>
+  buildEvent({ type: 'user.logged_out_all', source: 'service:test', actor: { type: 'service', id: 'test' }, data: { userId: crypto.randomUUID() } });
+
+it('enqueues pending events that never reached the queue, but not one a delivery has claimed', async () => {
+  const { db } = h.deps;
+  const lost = loggedOutAll();
+  const claimed = loggedOutAll();
+  await db.transaction(async (t) => {
+    await insertOutboxEvent(db, t, lost);
+    await insertOutboxEvent(db, t, claimed);
+  });
+  // A delivery claimed this one (its record waits to be chained): it reached a worker already.
+  await db.transaction(async (t) => expect(await claimEvent(db, t, claimed)).toMatchObject({ claimed: true }));
+
+  expect(await relayPendingEvents(db, h.deps.producer, logger, 0)).toBe(1);
+  const jobs = await h.deps.producer.queue.getJobs(['waiting']);
+  expect(jobs.map((j) => j.id)).toEqual([lost.id]);
+  // Enqueued once: not again before the re-enqueue delay.
+  expect(await relayPendingEvents(db, h.deps.producer, logger, 0)).toBe(0);
+});
