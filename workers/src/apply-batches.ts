@@ -92,7 +92,7 @@ export class ApplyBatches {
    */
   private async applyTogether(batch: Delivery[]) {
     const { db } = this.ctx;
-    const ordered = [...batch].sort((a, b) => userOf(a.event).localeCompare(userOf(b.event)));
+    const ordered = [...batch].sort((a, b) => compare(userOf(a.event), userOf(b.event)));
     const seen = new Set<string>();
     const later: Delivery[] = [];
     const unique = ordered.filter((d) => (seen.has(d.event.id) ? (later.push(d), false) : seen.add(d.event.id)));
@@ -118,7 +118,7 @@ export class ApplyBatches {
 }
 
 /** One delivery in a transaction of its own: claim, apply, stage. */
-export async function applyOne(ctx: HandlerContext, event: SecurityEvent, handler: AnyHandler): Promise<Applied> {
+async function applyOne(ctx: HandlerContext, event: SecurityEvent, handler: AnyHandler): Promise<Applied> {
   return ctx.db.transaction(async (t): Promise<Applied> => {
     const claim = await claimEvent(ctx.db, t, event);
     if (!claim.claimed) return { outcome: 'duplicate' };
@@ -127,6 +127,8 @@ export async function applyOne(ctx: HandlerContext, event: SecurityEvent, handle
     return { outcome: 'applied', storedAt: claim.storedAt };
   });
 }
+
+const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 const userOf = (event: SecurityEvent): string => {
   const userId = (event.data as { userId?: unknown }).userId;
