@@ -22,10 +22,11 @@ const isUuid = (v: unknown): v is string => z.uuid().safeParse(v).success;
  *    (apply-batches.ts): claims the event (event-rows.ts; a delivery that finds it taken is a
  *    duplicate and applies nothing), `apply`, and stages the audit record;
  * 3. on every delivery, `sync` (so Redis is repaired even if a previous attempt crashed after
- *    commit), and a drain of the staged records into the chain is asked for, not awaited: jobs do
- *    not queue behind the chain, and the chain takes the records of many jobs per transaction.
+ *    commit), then the event's staged record is released and a drain into the chain is asked for,
+ *    not awaited: jobs do not queue behind the chain, and the chain takes the records of many jobs
+ *    per transaction. Chaining marks the event `processed`, so `processed` follows the Redis write.
  *    A staged record is durable; the event reads `processed` once its record is in the chain.
- *    Records staged by a crashed process are chained by any worker's next drain (also on a timer).
+ *    Records staged by a crashed process are chained by any worker's drain a few seconds later.
  * A handler's AppError of a client kind (not_found, validation_failed...) is permanent: it is
  * audited as `event.rejected` for that event id and fails without retries. Anything else is
  * transient and rethrown for BullMQ's exponential backoff.
@@ -64,9 +65,11 @@ export async function processJob(
       throw err;
     }
   }
-  // The staged record is durable: it is chained by this drain, or by any worker's next one.
-  ctx.auditChain.flushed().catch((err: unknown) => ctx.logger.warn({ err: String(err) }, 'audit chain drain failed; retried by the next one'));
   await handler.sync(event as never, ctx);
+  // Released for the chain only now that its effects are in Redis (chained = `processed`). The
+  // staged record is durable: chained by this drain, by the next one, or after a while by any
+  // worker's drain if this process dies first.
+  ctx.auditChain.flushed([event.id]).catch((err: unknown) => ctx.logger.warn({ err: String(err) }, 'audit chain drain failed; retried by the next one'));
   metrics?.processed.inc({ type: event.type, outcome });
   if (outcome === 'applied' && metrics) {
     const since = (storedAt?.getTime() ?? job.timestamp) / 1000;

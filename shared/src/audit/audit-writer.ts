@@ -37,6 +37,12 @@ export type ChainedStatement = (eventIdsLiteral: string) => string;
 export const STAGED_BATCH = 500;
 
 /**
+ * Seconds after which a staged record is chained although no process released it: its process
+ * died between commit and release (or its release failed). Until then only released records are.
+ */
+export const UNRELEASED_AFTER_SECONDS = 5;
+
+/**
  * Appends one record to the tamper-evident audit log inside the caller's transaction, at once.
  * For the rare paths (rejected events, maintenance); an event's record is staged instead
  * (`stageAuditRecords`) and chained in a batch.
@@ -80,7 +86,8 @@ export async function stageAuditRecords(db: Sequelize, t: Transaction, inputs: N
 }
 
 /**
- * Moves up to `limit` staged records into the chain, oldest first, in one transaction under the
+ * Moves up to `limit` staged records into the chain, oldest first: those of the `released` event
+ * ids, and any staged more than UNRELEASED_AFTER_SECONDS ago. In one transaction under the
  * chain lock, in two round trips on one pooled connection (simple-query batches: each statement
  * still takes its own snapshot, so everything after the lock sees the previous batch committed):
  * 1. BEGIN; take the lock; read the staged records, each with a new id; read the chain's head;
@@ -88,7 +95,7 @@ export async function stageAuditRecords(db: Sequelize, t: Transaction, inputs: N
  * Every worker process may call it; the lock makes them take turns. Returns how many records were
  * chained (fewer than `limit`: nothing was left when it looked).
  */
-export async function appendStagedRecords(db: Sequelize, limit = STAGED_BATCH, then?: ChainedStatement): Promise<number> {
+export async function appendStagedRecords(db: Sequelize, limit = STAGED_BATCH, then?: ChainedStatement, released: string[] = []): Promise<number> {
   const manager = db.connectionManager;
   const client = (await manager.getConnection({ type: 'write' })) as SimpleQueryClient;
   try {
@@ -96,7 +103,9 @@ export async function appendStagedRecords(db: Sequelize, limit = STAGED_BATCH, t
       `BEGIN; SELECT pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK[0]}, ${AUDIT_CHAIN_LOCK[1]});
        SELECT s.seq::text AS seq, s.event_id, s.record, e.event_id IS NOT NULL AS taken,
          nextval(pg_get_serial_sequence('audit_logs', 'id'))::text AS id
-       FROM (SELECT seq, event_id, record FROM audit_staged ORDER BY seq LIMIT ${Math.trunc(limit)}) s
+       FROM (SELECT seq, event_id, record FROM audit_staged
+             WHERE event_id = ANY(${client.escapeLiteral(`{${released.join(',')}}`)}::uuid[]) OR staged_at < now() - make_interval(secs => ${UNRELEASED_AFTER_SECONDS})
+             ORDER BY seq LIMIT ${Math.trunc(limit)}) s
        LEFT JOIN audit_event_ids e ON e.event_id = s.event_id;
        SELECT hash FROM audit_logs ORDER BY id DESC LIMIT 1;`,
     );

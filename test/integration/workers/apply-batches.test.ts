@@ -1,9 +1,11 @@
 import { QueryTypes } from 'sequelize';
 import { verifyAuditChain } from '../../../shared/src/audit/audit-verify';
+import { stageAuditRecords } from '../../../shared/src/audit/audit-writer';
 import { createLogger } from '../../../shared/src/logging/logger';
 import { buildEvent, insertOutboxEvent } from '../../../shared/src/events/outbox';
 import type { SecurityEvent } from '../../../shared/src/events/schemas';
 import { createHandlerContext } from '../../../workers/src/context';
+import { claimEvent } from '../../../workers/src/event-rows';
 import { processJob } from '../../../workers/src/process-event';
 import { signIn } from '../../support/browser-session';
 import { startHarness, type Harness } from '../../support/harness';
@@ -37,6 +39,9 @@ async function store(events: SecurityEvent[]): Promise<void> {
     for (const e of events) await insertOutboxEvent(h.deps.db, t, e);
   });
 }
+
+const eventStatus = async (id: string) =>
+  (await h.deps.db.query<{ status: string }>('SELECT status FROM events WHERE id = :id', { type: QueryTypes.SELECT, replacements: { id } }))[0]?.status;
 
 /** Each event's claim time: `now()` of the transaction that claimed it. */
 async function claimTimes(events: SecurityEvent[]): Promise<string[]> {
@@ -97,4 +102,21 @@ it('an event its handler refuses does not take its batch down: the others apply 
   ];
   expect(status).toBe('failed');
   expect(await verifyAuditChain(h.deps.db)).toMatchObject({ ok: true });
+});
+
+it('a staged record is chained (its event processed) only once released after the Redis write-through, or once it is old', async () => {
+  const s = await signIn(h);
+  const event = loggedOutAll(s.userId);
+  await store([event]);
+  // What a delivery commits before its write-through: the claim and the staged record.
+  await h.deps.db.transaction(async (t) => {
+    expect(await claimEvent(h.deps.db, t, event)).toMatchObject({ claimed: true });
+    await stageAuditRecords(h.deps.db, t, [{ eventId: event.id, type: event.type, severity: 'info', occurredAt: event.occurredAt, actor: event.actor }]);
+  });
+  await ctx.auditChain.flushed();
+  expect(await auditRecords(h, event.id)).toHaveLength(0);
+  expect(await eventStatus(event.id)).toBe('pending');
+  await ctx.auditChain.flushed([event.id]);
+  expect(await auditRecords(h, event.id)).toHaveLength(1);
+  expect(await eventStatus(event.id)).toBe('processed');
 });

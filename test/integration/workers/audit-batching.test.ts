@@ -113,7 +113,7 @@ it('a staged record whose event already has its record is still chained, unlinke
   await h.deps.db.transaction((t) =>
     stageAuditRecords(h.deps.db, t, [{ eventId: event.id, type: event.type, severity: 'info', occurredAt: event.occurredAt, actor: event.actor, details: { n: 2, text: TRICKY } }]),
   );
-  await w.ctx.auditChain.flushed();
+  await w.ctx.auditChain.flushed([event.id]);
   expect(await auditRecords(h, event.id)).toHaveLength(1);
   const unlinked = await h.deps.db.query<{ details: Record<string, unknown> }>(
     `SELECT details FROM audit_logs WHERE event_id IS NULL AND details->>'duplicateOfEventId' = :id`,
