@@ -1,6 +1,8 @@
 import type { Sequelize } from 'sequelize';
 import { appendStagedRecords, STAGED_BATCH, type ChainedStatement } from './audit-writer';
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /**
  * Links staged audit records into the chain for one process, in batches: every caller that asks
  * while a batch is being written is served by the next one, so under load one chain transaction
@@ -28,7 +30,8 @@ export class ChainAppender {
    * that drain fails (the caller retries).
    */
   flushed(eventIds: string[] = []): Promise<void> {
-    for (const id of eventIds) this.released.add(id);
+    // Only ids of the uuid form: one malformed id would fail every drain that carries it.
+    for (const id of eventIds) if (UUID.test(id)) this.released.add(id);
     if (this.next) return this.next;
     const run: Promise<void> = this.tail.then(
       () => this.drain(run),
