@@ -50,17 +50,21 @@ export async function claimEvent(db: Sequelize, t: Transaction, event: SecurityE
  * when it has no row yet (the caller claims those one by one, by `claimEvent`).
  */
 export async function claimEvents(db: Sequelize, t: Transaction, eventIds: string[]): Promise<Map<string, Claim | 'unknown'>> {
-  const rows = await rawQueryIn<{ id: string; stored_at: Date | null; known: boolean }>(db, t, {
+  const rows = await rawQueryIn<{ n: string; stored_at: Date | null; known: boolean }>(db, t, {
     name: 'lk_event_claim',
     text: `WITH claimed AS (
        UPDATE events SET status = 'pending', processed_at = now(), error = NULL
        WHERE id = ANY($1::uuid[]) AND ${OPEN.replace(':transient', '$2::text')} RETURNING id, created_at)
-     SELECT i.id::text AS id, c.created_at AS stored_at, e.id IS NOT NULL AS known
-     FROM unnest($1::uuid[]) AS i(id) LEFT JOIN claimed c ON c.id = i.id LEFT JOIN events e ON e.id = i.id`,
+     SELECT i.n, c.created_at AS stored_at, e.id IS NOT NULL AS known
+     FROM unnest($1::uuid[]) WITH ORDINALITY AS i(id, n) LEFT JOIN claimed c ON c.id = i.id LEFT JOIN events e ON e.id = i.id`,
     values: [eventIds, TRANSIENT_FAILURE],
   });
+  // Keyed by the ids as given (a uuid may arrive in upper case; Postgres answers in lower case).
   return new Map(
-    rows.map((r): [string, Claim | 'unknown'] => [r.id, r.stored_at ? { claimed: true, storedAt: r.stored_at } : r.known ? { claimed: false } : 'unknown']),
+    rows.map((r): [string, Claim | 'unknown'] => [
+      eventIds[Number(r.n) - 1]!,
+      r.stored_at ? { claimed: true, storedAt: r.stored_at } : r.known ? { claimed: false } : 'unknown',
+    ]),
   );
 }
 

@@ -120,3 +120,17 @@ it('a staged record is chained (its event processed) only once released after th
   expect(await auditRecords(h, event.id)).toHaveLength(1);
   expect(await eventStatus(event.id)).toBe('processed');
 });
+
+it('event ids in upper case (valid uuids) are claimed like any other, alone and in a batch', async () => {
+  const users = await Promise.all([signIn(h), signIn(h)]);
+  const before = await Promise.all(users.map((u) => tokenVersion(h, u.userId)));
+  const events = users.map((u) => {
+    const e = loggedOutAll(u.userId);
+    return { ...e, id: e.id.toUpperCase() };
+  });
+  await store(events);
+  expect(await Promise.all(events.map((e) => processJob(jobOf(e), ctx)))).toEqual(['applied', 'applied']);
+  expect(await processJob(jobOf(events[0]!), ctx)).toBe('duplicate');
+  const after = await Promise.all(users.map((u) => tokenVersion(h, u.userId)));
+  expect(after.map((v, i) => v - before[i]!)).toEqual([1, 1]);
+});
