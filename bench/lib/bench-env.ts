@@ -18,6 +18,9 @@ export const BENCH_ENV: Record<string, string> = {
   LOG_LEVEL: 'silent',
   MAIL_TRANSPORT: 'none',
   RATE_LIMIT_SCALE: '100000',
+  // One issuer for every bench process (by default it follows each process's own port), so a
+  // product backend started by a benchmark accepts the tokens its API processes issue.
+  JWT_ISSUER: 'http://latchkey-bench.test',
   JWT_AUDIENCE: 'latchkey-bench',
 };
 

@@ -19,9 +19,11 @@ type Kind = 'membership.role_changed' | 'membership.removed' | 'user.suspended';
 
 /** A background load level; events are posted under each in turn (A B A B). */
 interface Level {
-  name: 'target' | 'sustainable';
+  name: 'product backend' | 'API /me';
   label: string;
   rate: number;
+  /** The background's route; the probe polls the same route with the old token. */
+  url: string;
   samples: Sample[];
   background: BackgroundResult[];
   /** The worker's revocation-lag histogram before and after each phase of this level. */
@@ -40,11 +42,16 @@ interface Sample {
 /**
  * P2 and G1. A real API process (core 1) and a real worker process on the bench database; an
  * organization of users signed in with organization context. Events (role changes, removals,
- * suspensions) are posted at a steady rate through POST /v1/events while autocannon loads /me with
- * another user's token at ≥ 50% of the P1 throughput (calibrated in this run on bench/verify's
- * Latchkey server). For each event a probe polls GET /me with the affected user's old token, back to
- * back, from the 202 until the first refusal; the lag is the 202's arrival to the refusal's arrival
- * (an upper bound: the true moment lies between the last accepted request and that answer).
+ * suspensions) are posted at a steady rate through POST /v1/events under two background loads in
+ * turn, autocannon with another member's token:
+ * - product backend: P1's route (bench/verify's server with the Latchkey guard, core 1, sharing
+ *   this run's Redis state) at 50% of its P1 throughput, calibrated in this run: the traffic P2's
+ *   condition names (protected requests with full verification);
+ * - API /me: the API's own GET /me (one Postgres read besides the verification) at 50% of its
+ *   capacity.
+ * For each event a probe polls the loaded route with the affected user's old token, back to back,
+ * from the 202 until the first refusal; the lag is the 202's arrival to the refusal's arrival (an
+ * upper bound: the true moment lies between the last accepted request and that answer).
  * Then the synchronous revocations: the first request after the answer must be refused, always.
  */
 export async function benchRevocationLag(): Promise<string> {
@@ -56,11 +63,11 @@ export async function benchRevocationLag(): Promise<string> {
 
   // P1 throughput of the Latchkey guard, measured now on this machine (bench/verify's server).
   const p1 = await calibrateP1();
-  const backgroundTarget = Number(process.env.BENCH_BACKGROUND_RPS ?? Math.ceil(p1 * 0.5));
+  const backgroundTarget = Number(process.env.BENCH_BACKGROUND_RPS ?? Math.ceil(p1 * 0.53));
   process.stderr.write(`revocation-lag: P1 Latchkey throughput ${fmt(p1, 0)} req/s, background target ${backgroundTarget} req/s\n`);
 
   const db = createDatabase(config, 4);
-  const processes: ProductProcess[] = [];
+  const processes: Array<Pick<ProductProcess, 'stop'>> = [];
   let background: { stop(): Promise<BackgroundResult> } | undefined;
   try {
     const credential = await benchServiceCredential(['events:write', 'organizations:write']);
@@ -70,6 +77,8 @@ export async function benchRevocationLag(): Promise<string> {
     processes.push(otherApi);
     const worker = await startWorkerProcess(PREFIX_ENV);
     processes.push(worker);
+    const backend = await startProcess<{ port: number }>(path.join(__dirname, '../verify/server.ts'), { VARIANT: 'latchkey', ...PREFIX_ENV }, 1);
+    processes.push({ stop: () => backend.stop() });
 
     const kinds = schedule(totalEvents);
     const count = (k: Kind) => kinds.filter((x) => x === k).length;
@@ -89,9 +98,10 @@ export async function benchRevocationLag(): Promise<string> {
     const meUrl = `${api.url}/me`;
     const bgHeaders = { authorization: `Bearer ${backgroundSession.accessToken}` };
     const meCapacity = (await runLoad({ url: meUrl, seconds: 5, headers: bgHeaders })).requestsPerSecond;
+    const backendUrl = `http://127.0.0.1:${backend.info.port}/resource`;
     const levels: Level[] = [
-      { name: 'target', label: `${backgroundTarget} req/s (50% of P1)`, rate: backgroundTarget, samples: [], background: [], workerLag: [] },
-      { name: 'sustainable', label: `${Math.round(meCapacity / 2)} req/s (50% of this API's /me capacity, ${fmt(meCapacity, 0)} req/s)`, rate: Math.round(meCapacity / 2), samples: [], background: [], workerLag: [] },
+      { name: 'product backend', label: `GET /resource of bench/verify's Latchkey server (P1's route) at ${backgroundTarget} req/s (aimed at 53% of P1, as autocannon falls a little short)`, url: backendUrl, rate: backgroundTarget, samples: [], background: [], workerLag: [] },
+      { name: 'API /me', label: `the API's GET /me at ${Math.round(meCapacity / 2)} req/s (50% of its capacity, ${fmt(meCapacity, 0)} req/s)`, url: meUrl, rate: Math.round(meCapacity / 2), samples: [], background: [], workerLag: [] },
     ];
     const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 2));
     const perPhase = Math.ceil(kinds.length / (rounds * levels.length));
@@ -103,7 +113,7 @@ export async function benchRevocationLag(): Promise<string> {
         const slice = kinds.slice(next, next + perPhase);
         next += slice.length;
         if (slice.length === 0) continue;
-        background = await startBackgroundLoad({ url: meUrl, rate: level.rate, headers: bgHeaders });
+        background = await startBackgroundLoad({ url: level.url, rate: level.rate, headers: bgHeaders });
         await new Promise((r) => setTimeout(r, 2_000));
         const lagBefore = await readRevocationBuckets(worker.url);
         const started = performance.now();
@@ -123,10 +133,13 @@ export async function benchRevocationLag(): Promise<string> {
                   : kind === 'membership.removed'
                     ? { organizationId: orgId, userId: subject.user.id }
                     : { organizationId: orgId, userId: subject.user.id, role: pool.nextRole(subject.user.id) };
-              const sample = await measureOne(api.url, credential, kind, data, subject.session.accessToken);
-              if (!sample.refused) failures.push(`${kind}: old token still accepted after 10 s`);
-              level.samples.push(sample);
-              if (member) await pool.give(member);
+              try {
+                const sample = await measureOne(api.url, credential, kind, data, level.url, subject.session.accessToken);
+                if (!sample.refused) failures.push(`${kind}: old token still accepted after 10 s`);
+                level.samples.push(sample);
+              } finally {
+                if (member) await pool.give(member);
+              }
             })().catch((err: unknown) => {
               failures.push(`${kind}: ${String(err)}`);
             }),
@@ -140,7 +153,7 @@ export async function benchRevocationLag(): Promise<string> {
         process.stderr.write(`revocation-lag: round ${round + 1} ${level.name}: ${level.samples.length} samples so far\n`);
       }
     }
-    // G1 under the sustainable background load, on this API and on a second API process.
+    // G1 under the /me background load, on this API and on a second API process.
     background = await startBackgroundLoad({ url: meUrl, rate: levels[1]!.rate, headers: bgHeaders });
     const sync = await checkSynchronousRevocations(db, api.url, otherApi.url, syncEach);
     const syncBackground = await background.stop();
@@ -169,16 +182,19 @@ function schedule(n: number): Kind[] {
   return Array.from({ length: n }, (_, i) => cycle[i % cycle.length]!);
 }
 
-async function meStatus(apiUrl: string, token: string): Promise<number> {
-  const res = await fetch(`${apiUrl}/me`, { headers: { authorization: `Bearer ${token}` } });
-  await res.arrayBuffer();
+async function probeStatus(url: string, token: string): Promise<number> {
+  const res = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+  const body = await res.text();
+  if (res.status !== 200 && res.status !== 401) throw new Error(`probe got ${res.status}: ${body.slice(0, 200)}`);
+  lastRefusal = res.status === 401 ? body : lastRefusal;
   return res.status;
 }
+let lastRefusal = '';
 
-/** Posts one event and polls with the old token until it is refused (at most 10 s). */
-async function measureOne(apiUrl: string, credential: string, kind: Kind, data: Record<string, unknown>, oldToken: string): Promise<Sample> {
-  const before = await meStatus(apiUrl, oldToken);
-  if (before !== 200) throw new Error(`old token refused (${before}) before the event was sent`);
+/** Posts one event and polls `probeUrl` with the old token until it is refused (at most 10 s). */
+async function measureOne(apiUrl: string, credential: string, kind: Kind, data: Record<string, unknown>, probeUrl: string, oldToken: string): Promise<Sample> {
+  const before = await probeStatus(probeUrl, oldToken);
+  if (before !== 200) throw new Error(`old token refused before the event was sent: ${lastRefusal.slice(0, 200)}`);
   const res = await fetch(`${apiUrl}/v1/events`, {
     method: 'POST',
     headers: { authorization: `Bearer ${credential}`, 'content-type': 'application/json' },
@@ -190,9 +206,8 @@ async function measureOne(apiUrl: string, credential: string, kind: Kind, data: 
   let polls = 0;
   while (performance.now() - accepted < 10_000) {
     polls++;
-    const status = await meStatus(apiUrl, oldToken);
+    const status = await probeStatus(probeUrl, oldToken);
     if (status === 401) return { kind, lagMs: performance.now() - accepted, polls, refused: true };
-    if (status !== 200) throw new Error(`probe got ${status}`);
   }
   return { kind, lagMs: performance.now() - accepted, polls, refused: false };
 }
@@ -236,7 +251,7 @@ function report(r: {
   const lines = [
     '### revocation-lag (P2, G1)',
     '',
-    `Machine: ${describeMachine()}. Command: \`npm run bench -- revocation-lag\` (${total} events at ${r.eventRate}/s, ${r.rounds} rounds alternating two background levels, ${fmt(r.postingSeconds, 0)} s of posting; one API process pinned to core 1, a second API process on core 0, one worker process unpinned, autocannon on core 0). The lag runs from the 202's arrival to the arrival of the first refused answer to a probe polling GET /me back to back with the old token (an upper bound: its resolution is one probe round trip).`,
+    `Machine: ${describeMachine()}. Command: \`npm run bench -- revocation-lag\` (${total} events at ${r.eventRate}/s, ${r.rounds} rounds alternating two background levels, ${fmt(r.postingSeconds, 0)} s of posting; one API process and the product backend pinned to core 1, a second API process on core 0, one worker process unpinned, autocannon on core 0). The lag runs from the 202's arrival to the arrival of the first refused answer to a probe polling the loaded route back to back with the old token (an upper bound: its resolution is one probe round trip).`,
     '',
   ];
   for (const level of r.levels) {
@@ -250,14 +265,14 @@ function report(r: {
     const w50 = quantileBetween(merged.before, merged.after, 0.5);
     const w99 = quantileBetween(merged.before, merged.after, 0.99);
     lines.push(
-      `**Background ${level.name}: ${level.label}**: GET /me with another member's token, achieved ${fmt(bgRps, 0)} req/s (median of rounds) = **${fmt(share)}× P1** (P1 Latchkey throughput on bench/verify's route measured in this run: ${fmt(r.p1, 0)} req/s), background p99 ${bgP99} ms.`,
+      `**Background ${level.name}: ${level.label}**, another member's token: achieved ${fmt(bgRps, 0)} req/s (median of rounds) = **${fmt(share)}× P1** (P1 Latchkey throughput on bench/verify's route measured in this run: ${fmt(r.p1, 0)} req/s), background p99 ${bgP99} ms.`,
       '',
       '| event | count | lag p50 ms | lag p99 ms | max ms | probe polls (median) |',
       '|---|---|---|---|---|---|',
       ...kinds.map((k) => row(k, level.samples.filter((s) => s.kind === k))),
       row('all', level.samples),
       '',
-      `The worker's own revocation lag (its \`latchkey_revocation_lag_seconds\` histogram over these phases, ${w50.count} revoking events: from the event row being stored to its Redis write-through returning; bucket-interpolated): p50 ≈ ${fmt(w50.value * 1000, 1)} ms, p99 ≈ ${fmt(w99.value * 1000, 1)} ms. The rest of the probe's figure is the probe's own resolution: GET /me round trips on the loaded API.`,
+      `The worker's own revocation lag (its \`latchkey_revocation_lag_seconds\` histogram over these phases, ${w50.count} revoking events: from the event row being stored to its Redis write-through returning; bucket-interpolated): p50 ≈ ${fmt(w50.value * 1000, 1)} ms, p99 ≈ ${fmt(w99.value * 1000, 1)} ms. The rest of the probe's figure is the probe's own resolution: round trips on the loaded route.`,
       '',
       `P2 at this level: lag p50 **${fmt(p50, 1)} ms** (target ≤ 10), p99 **${fmt(p99, 1)} ms** (target ≤ 50), background ${fmt(share)}× P1 (condition ≥ 0.5): ${p50 <= 10 && p99 <= 50 && share >= 0.5 ? 'met' : '**not met**'}.`,
       '',

@@ -3,24 +3,28 @@ import { createLocalJWKSet, jwtVerify } from 'jose';
 import { createLogger } from '../../shared/src/logging/logger';
 import { createDeps } from '../../services/api/src/deps';
 import { authenticate } from '../../services/api/src/http/authenticate';
+import { errorHandler } from '../../services/api/src/http/error-handler';
 import { benchConfig } from '../lib/bench-env';
 import { startCpuProfile } from '../lib/cpu-profile';
 
 /**
  * One Express app, one GET route returning a small JSON body, guarded by the variant named in
  * VARIANT: none | jose | session | latchkey. Prints `READY {"port":N}` when listening.
+ * REDIS_KEY_PREFIX (optional) shares the Redis state of API and worker processes started with it:
+ * bench/revocation-lag runs this server as a product backend of theirs.
  */
 async function main(): Promise<void> {
   const variant = process.env.VARIANT ?? 'none';
   const writeProfile = startCpuProfile();
-  const config = benchConfig();
+  const config = benchConfig(process.env.REDIS_KEY_PREFIX ? { REDIS_KEY_PREFIX: process.env.REDIS_KEY_PREFIX } : {});
   const app = express();
   app.disable('x-powered-by');
   let guard: RequestHandler = (_req, _res, next) => next();
   let close = async () => undefined as unknown;
+  const logger = createLogger({ level: 'silent', service: 'bench' });
 
   if (variant === 'jose' || variant === 'latchkey') {
-    const deps = await createDeps(config, createLogger({ level: 'silent', service: 'bench' }));
+    const deps = await createDeps(config, logger);
     close = () => deps.close();
     if (variant === 'latchkey') {
       guard = authenticate(deps.verifier);
@@ -60,6 +64,8 @@ async function main(): Promise<void> {
   app.get('/resource', guard, (_req, res) => {
     res.json({ ok: true, items: [1, 2, 3] });
   });
+  // A refused token is answered as the API answers it (problem+json, 401 and the contract's code).
+  app.use(errorHandler(logger));
   const server = app.listen(0, '127.0.0.1', () => {
     const address = server.address();
     process.stdout.write(`READY ${JSON.stringify({ port: typeof address === 'object' && address ? address.port : 0 })}\n`);
