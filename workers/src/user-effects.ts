@@ -2,15 +2,9 @@ import type { Transaction } from 'sequelize';
 import { rawQueryIn } from '../../shared/src/db/raw-connection';
 import { AppError } from '../../shared/src/errors/app-error';
 import type { SecurityEvent } from '../../shared/src/events/schemas';
+import type { LockedUser } from '../../shared/src/security/revocations';
 import type { HandlerContext } from './handler';
 
-/** The user row an event is about, locked for the rest of the transaction. */
-export interface LockedUser {
-  id: string;
-  email: string;
-  status: 'active' | 'suspended';
-  token_version: number;
-}
 
 /** Locks the user (so concurrent events on one user apply one after the other) or refuses the event. */
 export async function lockUser(ctx: HandlerContext, t: Transaction, userId: string): Promise<LockedUser> {
@@ -35,8 +29,9 @@ export function versionAlreadyApplied(event: SecurityEvent): boolean {
 }
 
 /**
- * Bumps the token version (optionally setting the status) unless the emitter already did, then
- * revokes the selected families. Returns what the audit record reports.
+ * Locks the user, bumps the token version (optionally setting the status) unless the emitter
+ * already did, and revokes the selected families, in one statement. Refuses an unknown user
+ * (not_found). Returns what the audit record reports.
  */
 export async function bumpAndRevoke(
   ctx: HandlerContext,
@@ -45,17 +40,18 @@ export async function bumpAndRevoke(
   userId: string,
   options: { status?: 'active' | 'suspended'; revoke: 'all' | { allExcept?: string } | 'none'; reason: string },
 ): Promise<{ tokenVersion: number; previousStatus: string; revokedSessions: number; bumped: boolean }> {
-  const before = await lockUser(ctx, t, userId);
   const bumped = !versionAlreadyApplied(event);
-  const after = bumped ? await ctx.revocations.bumpTokenVersion(t, userId, options.status) : undefined;
-  const revoked =
-    options.revoke === 'none'
-      ? []
-      : await ctx.revocations.revokeSessions(t, userId, options.revoke === 'all' ? {} : options.revoke, options.reason);
+  const changed = await ctx.revocations.lockBumpAndRevoke(t, userId, {
+    bump: bumped,
+    ...(options.status ? { status: options.status } : {}),
+    sessions: options.revoke === 'all' ? {} : options.revoke,
+    reason: options.reason,
+  });
+  if (!changed) throw new AppError('not_found', { detail: `user ${userId} does not exist` });
   return {
-    tokenVersion: after?.tokenVersion ?? before.token_version,
-    previousStatus: before.status,
-    revokedSessions: revoked.length,
+    tokenVersion: changed.after?.tokenVersion ?? changed.before.token_version,
+    previousStatus: changed.before.status,
+    revokedSessions: changed.revokedSessionIds.length,
     bumped,
   };
 }

@@ -19,20 +19,47 @@ export interface LockedMembership {
   role_exists: boolean;
 }
 
+/** A membership as a change found it, and the permissions version the change left. */
+export interface ChangedMembership extends LockedMembership {
+  /** Null when nothing was changed (a role change of an inactive membership or to an unknown role). */
+  new_permissions_version: number | null;
+}
+
 /**
- * The membership of a user in an organization, locked for the rest of the transaction, in one
- * statement: the organization row `FOR SHARE` (as `lockOrganization(..., 'share')`, taken first),
- * the membership row `FOR UPDATE`. With `role`, also whether that role exists for the organization
- * (`roleExists`). Refuses an unknown organization or membership (not_found).
+ * Changes a user's membership of an organization in one statement (one round trip), bumping its
+ * permissions version: locks the organization row `FOR SHARE` (as `lockOrganization(..., 'share')`,
+ * taken first) and the membership row `FOR UPDATE`, then
+ * - `{ role }`: sets the role, only when the membership is active and the role exists for the
+ *   organization (`role_exists`; otherwise nothing changes, for the caller to refuse);
+ * - `'remove'`: marks it removed.
+ * Under READ COMMITTED a statement that waited for the lock sees the row as the other transaction
+ * left it, and so does its UPDATE. Returns the membership as it was before, with the new version;
+ * refuses an unknown organization or membership (not_found).
  */
-export async function lockMembership(db: Sequelize, t: Transaction, organizationId: string, userId: string, role?: string): Promise<LockedMembership> {
-  const [row] = await rawQueryIn<LockedMembership>(db, t, {
-    name: 'lk_membership_lock',
-    text: `SELECT m.id, m.role, m.status, m.permissions_version,
-       ($3::text IS NULL OR EXISTS (SELECT 1 FROM roles r WHERE r.name = $3::text AND (r.organization_id = o.id OR r.organization_id IS NULL))) AS role_exists
-     FROM organizations o JOIN memberships m ON m.organization_id = o.id AND m.user_id = $2::uuid
-     WHERE o.id = $1::uuid FOR SHARE OF o FOR UPDATE OF m`,
-    values: [organizationId, userId, role ?? null],
+export async function changeMembership(
+  db: Sequelize,
+  t: Transaction,
+  organizationId: string,
+  userId: string,
+  change: { role: string } | 'remove',
+): Promise<ChangedMembership> {
+  const role = change === 'remove' ? null : change.role;
+  const [row] = await rawQueryIn<ChangedMembership>(db, t, {
+    name: 'lk_membership_change',
+    text: `WITH m AS (
+       SELECT m.id, m.role, m.status, m.permissions_version,
+         ($3::text IS NULL OR EXISTS (SELECT 1 FROM roles r WHERE r.name = $3::text AND (r.organization_id = o.id OR r.organization_id IS NULL))) AS role_exists
+       FROM organizations o JOIN memberships m ON m.organization_id = o.id AND m.user_id = $2::uuid
+       WHERE o.id = $1::uuid FOR SHARE OF o FOR UPDATE OF m
+     ),
+     changed AS (
+       UPDATE memberships SET role = COALESCE($3::text, role), status = CASE WHEN $3::text IS NULL THEN 'removed' ELSE status END,
+         permissions_version = permissions_version + 1, updated_at = now()
+       WHERE id = (SELECT id FROM m WHERE $3::text IS NULL OR (status = 'active' AND role_exists))
+       RETURNING permissions_version
+     )
+     SELECT m.*, (SELECT permissions_version FROM changed) AS new_permissions_version FROM m`,
+    values: [organizationId, userId, role],
   });
   if (row) return row;
   await lockOrganization(db, t, organizationId, 'share');
@@ -68,28 +95,6 @@ export async function roleExists(db: Sequelize, t: Transaction | null, organizat
     values: [organizationId, role],
   });
   return rows.length > 0;
-}
-
-/** Sets a membership's role and bumps its permissions version. */
-export async function setMembershipRole(db: Sequelize, t: Transaction, membershipId: string, role: string): Promise<number> {
-  const [row] = await rawQueryIn<{ permissions_version: number }>(db, t, {
-    name: 'lk_membership_set_role',
-    text: `UPDATE memberships SET role = $2::text, permissions_version = permissions_version + 1, updated_at = now()
-     WHERE id = $1::uuid RETURNING permissions_version`,
-    values: [membershipId, role],
-  });
-  return row!.permissions_version;
-}
-
-/** Marks a membership removed and bumps its permissions version. */
-export async function removeMembership(db: Sequelize, t: Transaction, membershipId: string): Promise<number> {
-  const [row] = await rawQueryIn<{ permissions_version: number }>(db, t, {
-    name: 'lk_membership_remove',
-    text: `UPDATE memberships SET status = 'removed', permissions_version = permissions_version + 1, updated_at = now()
-     WHERE id = $1::uuid RETURNING permissions_version`,
-    values: [membershipId],
-  });
-  return row!.permissions_version;
 }
 
 /** Sets an organization's status; returns the status it had before. */

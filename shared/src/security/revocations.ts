@@ -6,6 +6,21 @@ import type { StateCache } from '../verify/state-cache';
 /** Which of a user's live sessions to revoke. */
 export type SessionSelector = { sessionIds: string[] } | { allExcept?: string };
 
+/** A user row locked by a change, as it was before the change. */
+export interface LockedUser {
+  id: string;
+  email: string;
+  status: 'active' | 'suspended';
+  token_version: number;
+}
+
+/** The statement name suffix, the WHERE clause and its values (numbered from `first`) of a selector. */
+function selectSessions(which: SessionSelector, first: number): { kind: string; filter: string; values: unknown[] } {
+  if ('sessionIds' in which) return { kind: 'ids', filter: `AND id = ANY($${first}::uuid[])`, values: [which.sessionIds] };
+  if (which.allExcept) return { kind: 'except', filter: `AND id <> $${first}::uuid`, values: [which.allExcept] };
+  return { kind: 'all', filter: '', values: [] };
+}
+
 /** What a revocation changed in Postgres, to be written through to Redis after commit. */
 export interface RevocationResult {
   userId: string;
@@ -26,19 +41,52 @@ export class Revocations {
 
   async revokeSessions(t: Transaction, userId: string, which: SessionSelector, reason: string): Promise<string[]> {
     if ('sessionIds' in which && which.sessionIds.length === 0) return [];
-    const [kind, filter, extra] =
-      'sessionIds' in which
-        ? ['ids', 'AND id = ANY($3::uuid[])', [which.sessionIds]]
-        : which.allExcept
-          ? ['except', 'AND id <> $3::uuid', [which.allExcept]]
-          : ['all', '', []];
+    const selected = selectSessions(which, 3);
     const rows = await rawQueryIn<{ id: string }>(this.db, t, {
-      name: `lk_sessions_revoke_${kind}`,
+      name: `lk_sessions_revoke_${selected.kind}`,
       text: `UPDATE sessions SET revoked_at = now(), revoke_reason = $2::text
-       WHERE user_id = $1::uuid AND revoked_at IS NULL ${filter} RETURNING id`,
-      values: [userId, reason, ...extra],
+       WHERE user_id = $1::uuid AND revoked_at IS NULL ${selected.filter} RETURNING id`,
+      values: [userId, reason, ...selected.values],
     });
     return rows.map((r) => r.id);
+  }
+
+  /**
+   * What a user-wide event does to the user, in one statement (one round trip): locks the user
+   * row, bumps the token version (setting `status` if given) when `bump`, and revokes the selected
+   * live sessions. The same changes as `bumpTokenVersion` and `revokeSessions` after a `FOR UPDATE`
+   * of the user. Returns the user as it was before (undefined: no such user, nothing changed), the
+   * new state when bumped and the ids of the sessions revoked.
+   */
+  async lockBumpAndRevoke(
+    t: Transaction,
+    userId: string,
+    change: { bump: boolean; status?: 'active' | 'suspended'; sessions: SessionSelector | 'none'; reason: string },
+  ): Promise<{ before: LockedUser; after?: UserState; revokedSessionIds: string[] } | undefined> {
+    const selected = change.sessions === 'none' ? { kind: 'none', filter: 'AND false', values: [] } : selectSessions(change.sessions, 5);
+    const [row] = await rawQueryIn<LockedUser & { new_token_version: number | null; new_status: 'active' | 'suspended' | null; revoked: string[] }>(this.db, t, {
+      name: `lk_user_bump_revoke_${selected.kind}`,
+      text: `WITH before AS (SELECT id, email, status, token_version FROM users WHERE id = $1::uuid FOR UPDATE),
+       bumped AS (
+         UPDATE users SET token_version = token_version + 1, status = COALESCE($2::text, status), updated_at = now()
+         WHERE id = (SELECT id FROM before) AND $3::boolean RETURNING token_version, status
+       ),
+       revoked AS (
+         UPDATE sessions SET revoked_at = now(), revoke_reason = $4::text
+         WHERE user_id = (SELECT id FROM before) AND revoked_at IS NULL ${selected.filter} RETURNING id
+       )
+       SELECT before.*, (SELECT token_version FROM bumped) AS new_token_version, (SELECT status FROM bumped) AS new_status,
+         ARRAY(SELECT id FROM revoked)::text[] AS revoked
+       FROM before`,
+      values: [userId, change.status ?? null, change.bump, change.reason, ...selected.values],
+    });
+    if (!row) return undefined;
+    const { new_token_version, new_status, revoked, ...before } = row;
+    return {
+      before,
+      ...(new_token_version === null ? {} : { after: { tokenVersion: new_token_version, status: new_status! } }),
+      revokedSessionIds: revoked,
+    };
   }
 
   /** Bumps the token version (every access token issued before is refused); returns the new state. */

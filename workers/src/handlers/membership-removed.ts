@@ -1,4 +1,4 @@
-import { lockMembership, removeMembership } from '../../../shared/src/organizations/membership-changes';
+import { changeMembership } from '../../../shared/src/organizations/membership-changes';
 import type { EventHandler } from '../handler';
 
 /**
@@ -9,8 +9,8 @@ import type { EventHandler } from '../handler';
 export const membershipRemoved: EventHandler<'membership.removed'> = {
   async apply(event, t, ctx) {
     const { organizationId, userId } = event.data;
-    const membership = await lockMembership(ctx.db, t, organizationId, userId);
-    const permissionsVersion = await removeMembership(ctx.db, t, membership.id);
+    const membership = await changeMembership(ctx.db, t, organizationId, userId, 'remove');
+    const permissionsVersion = membership.new_permissions_version!;
     return {
       severity: 'warning',
       userId,

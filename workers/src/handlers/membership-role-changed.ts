@@ -1,5 +1,5 @@
 import { AppError } from '../../../shared/src/errors/app-error';
-import { lockMembership, setMembershipRole } from '../../../shared/src/organizations/membership-changes';
+import { changeMembership } from '../../../shared/src/organizations/membership-changes';
 import type { EventHandler } from '../handler';
 
 /**
@@ -10,14 +10,14 @@ import type { EventHandler } from '../handler';
 export const membershipRoleChanged: EventHandler<'membership.role_changed'> = {
   async apply(event, t, ctx) {
     const { organizationId, userId, role } = event.data;
-    const membership = await lockMembership(ctx.db, t, organizationId, userId, role);
+    const membership = await changeMembership(ctx.db, t, organizationId, userId, { role });
     if (membership.status !== 'active') {
       throw new AppError('not_found', { detail: `membership ${membership.id} is not active` });
     }
     if (!membership.role_exists) {
       throw new AppError('validation_failed', { detail: `role ${role} does not exist in organization ${organizationId}` });
     }
-    const permissionsVersion = await setMembershipRole(ctx.db, t, membership.id, role);
+    const permissionsVersion = membership.new_permissions_version!;
     return {
       severity: 'info',
       userId,
