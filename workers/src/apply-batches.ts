@@ -1,13 +1,15 @@
 import { stageAuditRecords, type NewAuditRecord } from '../../shared/src/audit/audit-writer';
 import type { SecurityEvent } from '../../shared/src/events/schemas';
 import { claimEvent, claimEvents } from './event-rows';
-import type { AuditFacts, EventHandler, HandlerContext } from './handler';
+import type { AuditFacts, EventHandler, HandlerContext, WriteThrough } from './handler';
 
 /** What applying one delivery came to. */
 export interface Applied {
   outcome: 'applied' | 'duplicate';
   /** When the event's row was first stored (for the lag metric); set when applied. */
   storedAt?: Date;
+  /** The handler's write-through, to be written once the transaction has committed. */
+  writeThrough?: WriteThrough;
 }
 
 /** At most this many deliveries share one transaction. */
@@ -107,7 +109,7 @@ export class ApplyBatches {
         else {
           const facts = await delivery.handler.apply(delivery.event as never, t, this.ctx);
           records.push(auditOf(delivery.event, facts));
-          results.set(delivery, { outcome: 'applied', storedAt: claim.storedAt });
+          results.set(delivery, appliedWith(claim.storedAt, facts));
         }
       }
       await stageAuditRecords(db, t, records);
@@ -124,8 +126,19 @@ async function applyOne(ctx: HandlerContext, event: SecurityEvent, handler: AnyH
     if (!claim.claimed) return { outcome: 'duplicate' };
     const facts = await handler.apply(event as never, t, ctx);
     await stageAuditRecords(ctx.db, t, [auditOf(event, facts)]);
-    return { outcome: 'applied', storedAt: claim.storedAt };
+    return appliedWith(claim.storedAt, facts);
   });
+}
+
+const appliedWith = (storedAt: Date | undefined, facts: AuditFacts): Applied => ({
+  outcome: 'applied',
+  storedAt,
+  ...(facts.writeThrough ? { writeThrough: facts.writeThrough } : {}),
+});
+
+/** Writes a committed write-through to Redis (user and revoked sessions, memberships). */
+export async function writeCommitted(ctx: HandlerContext, w: WriteThrough): Promise<void> {
+  await Promise.all([w.user ? ctx.revocations.writeThrough(w.user) : undefined, w.memberships ? ctx.cache.writeMemberships(w.memberships) : undefined]);
 }
 
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

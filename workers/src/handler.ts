@@ -6,7 +6,8 @@ import type { Logger } from '../../shared/src/logging/logger';
 import type { MailTransport } from '../../shared/src/mail/mailer';
 import type { RedisClient } from '../../shared/src/redis/client';
 import type { Keys } from '../../shared/src/redis/keys';
-import type { Revocations } from '../../shared/src/security/revocations';
+import type { RevocationResult, Revocations } from '../../shared/src/security/revocations';
+import type { MembershipState } from '../../shared/src/verify/auth-state';
 import type { StateCache } from '../../shared/src/verify/state-cache';
 import type { StateSync } from '../../shared/src/verify/state-sync';
 
@@ -33,6 +34,19 @@ export interface AuditFacts {
   organizationId?: string | null;
   sessionId?: string | null;
   details?: Record<string, unknown>;
+  /** What tokens must see at once: written to Redis as soon as the transaction commits. */
+  writeThrough?: WriteThrough;
+}
+
+/**
+ * The version bumps and revocations an `apply` made, as its own statements returned them (so,
+ * committed values once its transaction commits). The framework writes them to Redis right after
+ * the commit, without reading Postgres again; `sync` then rewrites the user's whole state.
+ * Redis writes never lower a version, so the order of the two cannot matter.
+ */
+export interface WriteThrough {
+  user?: RevocationResult;
+  memberships?: Array<{ userId: string; membershipId: string; state: MembershipState }>;
 }
 
 /**
@@ -40,6 +54,8 @@ export interface AuditFacts {
  * - `apply` changes Postgres inside the framework's transaction, which first claims the event (its
  *   row becomes `processed`) and then stages its one audit record. It runs at most once per event
  *   id: a redelivered event finds the claim taken and skips it.
+ * - the `writeThrough` an apply returns is written to Redis right after its commit (the fast
+ *   path for revocations, G2);
  * - `sync` runs after commit on every delivery (also redeliveries), and rewrites the affected
  *   Redis state from Postgres, so a crash between commit and cache write is repaired by the retry.
  *   It may also send notices; it must be idempotent.

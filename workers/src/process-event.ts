@@ -3,9 +3,9 @@ import { z } from 'zod';
 import { appendAuditRecord } from '../../shared/src/audit/audit-writer';
 import { isAppError } from '../../shared/src/errors/app-error';
 import { parseEvent, type SecurityEvent } from '../../shared/src/events/schemas';
-import { batchesOf } from './apply-batches';
+import { batchesOf, writeCommitted } from './apply-batches';
 import { markFailure, markRejected } from './event-rows';
-import type { HandlerContext, HandlerRegistry } from './handler';
+import type { HandlerContext, HandlerRegistry, WriteThrough } from './handler';
 import type { WorkerMetrics } from './metrics';
 import { REVOKING_TYPES } from './metrics';
 import { HANDLERS, handlerFor } from './registry';
@@ -21,7 +21,8 @@ const isUuid = (v: unknown): v is string => z.uuid().safeParse(v).success;
  * 2. in one transaction, shared with the other deliveries the process holds at that moment
  *    (apply-batches.ts): claims the event (event-rows.ts; a delivery that finds it taken is a
  *    duplicate and applies nothing), `apply`, and stages the audit record;
- * 3. on every delivery, `sync` (so Redis is repaired even if a previous attempt crashed after
+ * 3. when applied, the handler's write-through (its version bumps and revocations) goes to Redis
+ *    at once; then on every delivery, `sync` (so Redis is repaired even if a previous attempt crashed after
  *    commit), then the event's staged record is released and a drain into the chain is asked for,
  *    not awaited: jobs do not queue behind the chain, and the chain takes the records of many jobs
  *    per transaction. Chaining marks the event `processed`, so `processed` follows the Redis write.
@@ -49,8 +50,9 @@ export async function processJob(
   const handler = handlerFor(event.type, registry);
   let outcome: Outcome;
   let storedAt: Date | undefined;
+  let writeThrough: WriteThrough | undefined;
   try {
-    ({ outcome, storedAt } = await batchesOf(ctx).apply(event, handler as never));
+    ({ outcome, storedAt, writeThrough } = await batchesOf(ctx).apply(event, handler as never));
   } catch (err) {
     if (isAppError(err) && err.status < 500) {
       await rejectEvent(event, `${err.code}: ${err.publicDetail ?? err.message}`, err.detail, ctx);
@@ -65,6 +67,8 @@ export async function processJob(
       throw err;
     }
   }
+  // The revocation first (committed values, no Postgres read), then the user's whole state.
+  if (writeThrough) await writeCommitted(ctx, writeThrough);
   await handler.sync(event as never, ctx);
   // Released for the chain only now that its effects are in Redis (chained = `processed`). The
   // staged record is durable: chained by this drain, by the next one, or after a while by any

@@ -2,7 +2,7 @@ import type { Transaction } from 'sequelize';
 import { rawQueryIn } from '../../shared/src/db/raw-connection';
 import { AppError } from '../../shared/src/errors/app-error';
 import type { SecurityEvent } from '../../shared/src/events/schemas';
-import type { LockedUser } from '../../shared/src/security/revocations';
+import type { LockedUser, RevocationResult } from '../../shared/src/security/revocations';
 import type { HandlerContext } from './handler';
 
 
@@ -39,7 +39,7 @@ export async function bumpAndRevoke(
   event: SecurityEvent,
   userId: string,
   options: { status?: 'active' | 'suspended'; revoke: 'all' | { allExcept?: string } | 'none'; reason: string },
-): Promise<{ tokenVersion: number; previousStatus: string; revokedSessions: number; bumped: boolean }> {
+): Promise<{ tokenVersion: number; previousStatus: string; revokedSessions: number; bumped: boolean; writeThrough: RevocationResult }> {
   const bumped = !versionAlreadyApplied(event);
   const changed = await ctx.revocations.lockBumpAndRevoke(t, userId, {
     bump: bumped,
@@ -53,5 +53,6 @@ export async function bumpAndRevoke(
     previousStatus: changed.before.status,
     revokedSessions: changed.revokedSessionIds.length,
     bumped,
+    writeThrough: { userId, revokedSessionIds: changed.revokedSessionIds, ...(changed.after ? { user: changed.after } : {}) },
   };
 }

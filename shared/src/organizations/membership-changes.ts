@@ -1,6 +1,7 @@
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 import { rawQueryIn } from '../db/raw-connection';
 import { AppError } from '../errors/app-error';
+import type { MembershipState } from '../verify/auth-state';
 
 /**
  * The Postgres changes behind role changes, removals, suspensions and permission changes, shared by
@@ -21,8 +22,8 @@ export interface LockedMembership {
 
 /** A membership as a change found it, and the permissions version the change left. */
 export interface ChangedMembership extends LockedMembership {
-  /** Null when nothing was changed (a role change of an inactive membership or to an unknown role). */
-  new_permissions_version: number | null;
+  /** The membership's verification state after the change; undefined when nothing was changed (a role change of an inactive membership or to an unknown role). */
+  after?: MembershipState;
 }
 
 /**
@@ -44,10 +45,10 @@ export async function changeMembership(
   change: { role: string } | 'remove',
 ): Promise<ChangedMembership> {
   const role = change === 'remove' ? null : change.role;
-  const [row] = await rawQueryIn<ChangedMembership>(db, t, {
+  const [row] = await rawQueryIn<LockedMembership & { organization_status: 'active' | 'suspended'; new_permissions_version: number | null }>(db, t, {
     name: 'lk_membership_change',
     text: `WITH m AS (
-       SELECT m.id, m.role, m.status, m.permissions_version,
+       SELECT m.id, m.role, m.status, m.permissions_version, o.status AS organization_status,
          ($3::text IS NULL OR EXISTS (SELECT 1 FROM roles r WHERE r.name = $3::text AND (r.organization_id = o.id OR r.organization_id IS NULL))) AS role_exists
        FROM organizations o JOIN memberships m ON m.organization_id = o.id AND m.user_id = $2::uuid
        WHERE o.id = $1::uuid FOR SHARE OF o FOR UPDATE OF m
@@ -61,7 +62,11 @@ export async function changeMembership(
      SELECT m.*, (SELECT permissions_version FROM changed) AS new_permissions_version FROM m`,
     values: [organizationId, userId, role],
   });
-  if (row) return row;
+  if (row) {
+    const { organization_status: organizationStatus, new_permissions_version: permissionsVersion, ...before } = row;
+    if (permissionsVersion === null) return before;
+    return { ...before, after: { permissionsVersion, status: role === null ? 'removed' : before.status, organizationId, organizationStatus } };
+  }
   await lockOrganization(db, t, organizationId, 'share');
   throw new AppError('not_found', { detail: `no membership of user ${userId} in organization ${organizationId}` });
 }

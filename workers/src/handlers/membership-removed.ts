@@ -10,12 +10,13 @@ export const membershipRemoved: EventHandler<'membership.removed'> = {
   async apply(event, t, ctx) {
     const { organizationId, userId } = event.data;
     const membership = await changeMembership(ctx.db, t, organizationId, userId, 'remove');
-    const permissionsVersion = membership.new_permissions_version!;
+    const permissionsVersion = membership.after!.permissionsVersion;
     return {
       severity: 'warning',
       userId,
       organizationId,
       details: { membershipId: membership.id, role: membership.role, previousStatus: membership.status, permissionsVersion },
+      writeThrough: { memberships: [{ userId, membershipId: membership.id, state: membership.after! }] },
     };
   },
   async sync(event, ctx) {

@@ -17,12 +17,13 @@ export const membershipRoleChanged: EventHandler<'membership.role_changed'> = {
     if (!membership.role_exists) {
       throw new AppError('validation_failed', { detail: `role ${role} does not exist in organization ${organizationId}` });
     }
-    const permissionsVersion = membership.new_permissions_version!;
+    const permissionsVersion = membership.after!.permissionsVersion;
     return {
       severity: 'info',
       userId,
       organizationId,
       details: { membershipId: membership.id, previousRole: membership.role, role, permissionsVersion },
+      writeThrough: { memberships: [{ userId, membershipId: membership.id, state: membership.after! }] },
     };
   },
   async sync(event, ctx) {

@@ -13,6 +13,7 @@ export const userLoggedOutAll: EventHandler<'user.logged_out_all'> = {
       severity: 'info',
       userId,
       details: { tokenVersion: r.tokenVersion, revokedSessions: r.revokedSessions, versionBumpedByWorker: r.bumped },
+      writeThrough: { user: r.writeThrough },
     };
   },
   async sync(event, ctx) {

@@ -15,6 +15,7 @@ export const userPasswordChanged: EventHandler<'user.password_changed'> = {
       userId,
       sessionId: keepSessionId ?? null,
       details: { tokenVersion: r.tokenVersion, revokedSessions: r.revokedSessions, versionBumpedByWorker: r.bumped, keptSession: Boolean(keepSessionId) },
+      writeThrough: { user: r.writeThrough },
     };
   },
   async sync(event, ctx) {

@@ -14,6 +14,7 @@ export const userReinstated: EventHandler<'user.reinstated'> = {
       severity: 'info',
       userId,
       details: { previousStatus: r.previousStatus, tokenVersion: r.tokenVersion, ...(reason ? { reason } : {}) },
+      writeThrough: { user: r.writeThrough },
     };
   },
   async sync(event, ctx) {

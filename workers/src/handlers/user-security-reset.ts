@@ -18,6 +18,7 @@ export const userSecurityReset: EventHandler<'user.security_reset'> = {
       severity: 'critical',
       userId,
       details: { tokenVersion: r.tokenVersion, revokedSessions: r.revokedSessions, passwordResetRequired: true, ...(reason ? { reason } : {}) },
+      writeThrough: { user: r.writeThrough },
     };
   },
   async sync(event, ctx) {

@@ -14,6 +14,7 @@ export const userSuspended: EventHandler<'user.suspended'> = {
       severity: 'warning',
       userId,
       details: { previousStatus: r.previousStatus, tokenVersion: r.tokenVersion, revokedSessions: r.revokedSessions, ...(reason ? { reason } : {}) },
+      writeThrough: { user: r.writeThrough },
     };
   },
   async sync(event, ctx) {
