@@ -68,7 +68,11 @@ export async function processJob(
     }
   }
   // The revocation first (committed values, no Postgres read), then the user's whole state.
-  if (writeThrough) await writeCommitted(ctx, writeThrough);
+  let visibleAt: number | undefined;
+  if (writeThrough) {
+    await writeCommitted(ctx, writeThrough);
+    visibleAt = Date.now();
+  }
   await handler.sync(event as never, ctx);
   // Released for the chain only now that its effects are in Redis (chained = `processed`). The
   // staged record is durable: chained by this drain, by the next one, or after a while by any
@@ -76,10 +80,11 @@ export async function processJob(
   ctx.auditChain.flushed([event.id]).catch((err: unknown) => ctx.logger.warn({ err: String(err) }, 'audit chain drain failed; retried by the next one'));
   metrics?.processed.inc({ type: event.type, outcome });
   if (outcome === 'applied' && metrics) {
-    const since = (storedAt?.getTime() ?? job.timestamp) / 1000;
-    const lag = Math.max(0, Date.now() / 1000 - since);
-    metrics.processingLag.observe({ type: event.type }, lag);
-    if (REVOKING_TYPES.has(event.type)) metrics.revocationLag.observe({ type: event.type }, lag);
+    const since = storedAt?.getTime() ?? job.timestamp;
+    const now = Date.now();
+    metrics.processingLag.observe({ type: event.type }, Math.max(0, now - since) / 1000);
+    // Revoked once Redis says so: at the write-through, or at the sync for handlers without one.
+    if (REVOKING_TYPES.has(event.type)) metrics.revocationLag.observe({ type: event.type }, Math.max(0, (visibleAt ?? now) - since) / 1000);
   }
   return outcome;
 }

@@ -3,6 +3,7 @@ import { buildEvent, insertOutboxEvent } from '../../../shared/src/events/outbox
 import type { SecurityEvent } from '../../../shared/src/events/schemas';
 import { createHandlerContext } from '../../../workers/src/context';
 import type { HandlerRegistry } from '../../../workers/src/handler';
+import { createWorkerMetrics } from '../../../workers/src/metrics';
 import { processJob } from '../../../workers/src/process-event';
 import { HANDLERS } from '../../../workers/src/registry';
 import { signIn } from '../../support/browser-session';
@@ -33,10 +34,10 @@ const withoutSync: HandlerRegistry = Object.fromEntries(
 
 const jobOf = (event: SecurityEvent) => ({ id: event.id, name: event.type, data: event, attemptsMade: 0, opts: { attempts: 1 }, timestamp: Date.now() });
 
-async function deliver(type: SecurityEvent['type'], data: Record<string, unknown>) {
+async function deliver(type: SecurityEvent['type'], data: Record<string, unknown>, registry = withoutSync, metrics?: ReturnType<typeof createWorkerMetrics>) {
   const event = buildEvent({ type, source: 'service:test', actor: { type: 'service', id: 'test' }, data } as never);
   await h.deps.db.transaction((t) => insertOutboxEvent(h.deps.db, t, event));
-  return processJob(jobOf(event), ctx, undefined, withoutSync);
+  return processJob(jobOf(event), ctx, metrics, registry);
 }
 
 async function memberSignedIn(role = 'member') {
@@ -72,4 +73,13 @@ it('a refused role change writes nothing: the token stays accepted', async () =>
   const { orgId, member } = await memberSignedIn();
   await expect(deliver('membership.role_changed', { organizationId: orgId, userId: member.userId, role: 'no-such-role' })).rejects.toThrow(/rejected/);
   await expect(h.deps.verifier.verify(member.accessToken)).resolves.toMatchObject({ sub: member.userId });
+});
+
+it('the revocation-lag metric stops at the write-through; the processing lag also counts the sync', async () => {
+  const { orgId, member } = await memberSignedIn();
+  const slowSync: HandlerRegistry = { ...HANDLERS, 'membership.role_changed': { ...HANDLERS['membership.role_changed'], sync: () => new Promise((r) => setTimeout(r, 300)) } };
+  const metrics = createWorkerMetrics();
+  expect(await deliver('membership.role_changed', { organizationId: orgId, userId: member.userId, role: 'viewer' }, slowSync, metrics)).toBe('applied');
+  const sumOf = async (h: typeof metrics.revocationLag) => (await h.get()).values.find((v) => v.metricName?.endsWith('_sum'))!.value;
+  expect(await sumOf(metrics.processingLag)).toBeGreaterThanOrEqual((await sumOf(metrics.revocationLag)) + 0.25);
 });
