@@ -1,6 +1,7 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
 import { rawQuery } from '../db/raw-connection';
 import { REVOKED_SESSION, type MembershipState } from './auth-state';
+import { perTurn } from '../util/per-turn';
 import type { StateCache } from './state-cache';
 
 /** How far back revoked sessions are re-marked in Redis (longer than any access token lives). */
@@ -13,22 +14,6 @@ interface MembershipRow {
   status: 'active' | 'removed';
   permissions_version: number;
   organization_status: 'active' | 'suspended';
-}
-
-interface Deferred {
-  promise: Promise<void>;
-  resolve(): void;
-  reject(err: unknown): void;
-}
-
-function deferred(): Deferred {
-  let resolve!: () => void;
-  let reject!: (err: unknown) => void;
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
 }
 
 const toMembershipState = (m: MembershipRow): MembershipState => ({
@@ -49,31 +34,13 @@ export class StateSync {
     private readonly cache: StateCache,
   ) {}
 
-  /** Users asked for in this turn of the event loop, read together at the next one. */
-  private pending: Map<string, Deferred> | undefined;
-
   /**
    * Rewrites a user's whole state (versions, status, sessions, memberships). Calls made in one turn
    * of the event loop are served together (one statement for all their users, one pipeline per
    * user); a call made while such a read is running waits for the next one, so what it writes was
    * read after the call.
    */
-  user(userId: string): Promise<void> {
-    let pending = this.pending;
-    if (!pending) {
-      const batch = (pending = this.pending = new Map());
-      setImmediate(() => {
-        this.pending = undefined;
-        this.users([...batch.keys()]).then(
-          () => batch.forEach((d) => d.resolve()),
-          (err: unknown) => batch.forEach((d) => d.reject(err)),
-        );
-      });
-    }
-    let waiter = pending.get(userId);
-    if (!waiter) pending.set(userId, (waiter = deferred()));
-    return waiter.promise;
-  }
+  readonly user: (userId: string) => Promise<void> = perTurn((userIds: string[]) => this.users([...new Set(userIds)]));
 
   /** Rewrites the state of these users, read in one statement. */
   private async users(userIds: string[]): Promise<void> {

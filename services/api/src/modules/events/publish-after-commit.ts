@@ -1,10 +1,11 @@
 import type { SecurityEvent } from '../../../../../shared/src/events/schemas';
 import type { ApiDeps } from '../../deps';
+import { perTurn } from '../../../../../shared/src/util/per-turn';
 
 type Publisher = Pick<ApiDeps, 'producer' | 'logger'>;
 
-/** Events waiting for this turn of the event loop to end, per producer. */
-const waiting = new WeakMap<ApiDeps['producer'], SecurityEvent[]>();
+/** Per producer, the events committed in this turn of the event loop, published at the next. */
+const publishers = new WeakMap<ApiDeps['producer'], (...events: SecurityEvent[]) => Promise<void>>();
 
 /**
  * Enqueues events whose outbox rows just committed. Events committed by requests in the same turn
@@ -14,17 +15,9 @@ const waiting = new WeakMap<ApiDeps['producer'], SecurityEvent[]>();
  */
 export function publishAfterCommit(deps: Publisher, events: SecurityEvent[]): void {
   if (events.length === 0) return;
-  const batch = waiting.get(deps.producer);
-  if (batch) {
-    batch.push(...events);
-    return;
-  }
-  const started = [...events];
-  waiting.set(deps.producer, started);
-  setImmediate(() => {
-    waiting.delete(deps.producer);
-    deps.producer.publish(started).catch((err: unknown) => {
-      deps.logger.warn({ err: String(err), eventIds: started.map((e) => e.id) }, 'enqueue failed; the outbox relay will retry');
-    });
+  let publish = publishers.get(deps.producer);
+  if (!publish) publishers.set(deps.producer, (publish = perTurn((batch: SecurityEvent[]) => deps.producer.publish(batch))));
+  publish(...events).catch((err: unknown) => {
+    deps.logger.warn({ err: String(err), eventIds: events.map((e) => e.id) }, 'enqueue failed; the outbox relay will retry');
   });
 }
