@@ -26,6 +26,9 @@ describe('delivery guarantees', () => {
     await (await h.deps.producer.queue.getJob(event.id))!.remove();
     await h.deps.producer.publish(event);
     await waitFor(async () => (await jobState(event.id)) === 'completed', 'second delivery');
+    // A job completes once its effects are in Redis; its audit record is chained (and the event
+    // reads `processed`) by a drain that follows, not awaited by the job.
+    await waitProcessed(h, [event.id]);
     expect(await tokenVersion(h, s.userId)).toBe(before + 1);
     expect(await auditRecords(h, event.id)).toHaveLength(1);
   });
