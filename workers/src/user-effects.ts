@@ -5,7 +5,6 @@ import type { SecurityEvent } from '../../shared/src/events/schemas';
 import type { LockedUser, RevocationResult } from '../../shared/src/security/revocations';
 import type { HandlerContext } from './handler';
 
-
 /** Locks the user (so concurrent events on one user apply one after the other) or refuses the event. */
 export async function lockUser(ctx: HandlerContext, t: Transaction, userId: string): Promise<LockedUser> {
   const [user] = await rawQueryIn<LockedUser>(ctx.db, t, {

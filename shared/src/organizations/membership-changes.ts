@@ -20,9 +20,9 @@ export interface LockedMembership {
   role_exists: boolean;
 }
 
-/** A membership as a change found it, and the permissions version the change left. */
+/** A membership as a change found it, and its verification state after the change. */
 export interface ChangedMembership extends LockedMembership {
-  /** The membership's verification state after the change; undefined when nothing was changed (a role change of an inactive membership or to an unknown role). */
+  /** Undefined when nothing changed (a role change of an inactive membership or to an unknown role). */
   after?: MembershipState;
 }
 
