@@ -45,8 +45,9 @@ interface Sample {
  * suspensions) are posted at a steady rate through POST /v1/events under two background loads in
  * turn, autocannon with another member's token:
  * - product backend: P1's route (bench/verify's server with the Latchkey guard, core 1, sharing
- *   this run's Redis state) at 50% of its P1 throughput, calibrated in this run: the traffic P2's
- *   condition names (protected requests with full verification);
+ *   this run's Redis state) at half its P1 throughput calibrated in this run (aimed a little
+ *   higher: autocannon falls short), the traffic P2's condition names (protected requests with
+ *   full verification);
  * - API /me: the API's own GET /me (one Postgres read besides the verification) at 50% of its
  *   capacity.
  * For each event a probe polls the loaded route with the affected user's old token, back to back,
@@ -182,19 +183,18 @@ function schedule(n: number): Kind[] {
   return Array.from({ length: n }, (_, i) => cycle[i % cycle.length]!);
 }
 
-async function probeStatus(url: string, token: string): Promise<number> {
+/** One probe request with `token`: 200 accepted, 401 refused (its problem body), anything else throws. */
+async function probe(url: string, token: string): Promise<{ accepted: boolean; body: string }> {
   const res = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
   const body = await res.text();
   if (res.status !== 200 && res.status !== 401) throw new Error(`probe got ${res.status}: ${body.slice(0, 200)}`);
-  lastRefusal = res.status === 401 ? body : lastRefusal;
-  return res.status;
+  return { accepted: res.status === 200, body };
 }
-let lastRefusal = '';
 
 /** Posts one event and polls `probeUrl` with the old token until it is refused (at most 10 s). */
 async function measureOne(apiUrl: string, credential: string, kind: Kind, data: Record<string, unknown>, probeUrl: string, oldToken: string): Promise<Sample> {
-  const before = await probeStatus(probeUrl, oldToken);
-  if (before !== 200) throw new Error(`old token refused before the event was sent: ${lastRefusal.slice(0, 200)}`);
+  const before = await probe(probeUrl, oldToken);
+  if (!before.accepted) throw new Error(`old token refused before the event was sent: ${before.body.slice(0, 200)}`);
   const res = await fetch(`${apiUrl}/v1/events`, {
     method: 'POST',
     headers: { authorization: `Bearer ${credential}`, 'content-type': 'application/json' },
@@ -206,8 +206,7 @@ async function measureOne(apiUrl: string, credential: string, kind: Kind, data: 
   let polls = 0;
   while (performance.now() - accepted < 10_000) {
     polls++;
-    const status = await probeStatus(probeUrl, oldToken);
-    if (status === 401) return { kind, lagMs: performance.now() - accepted, polls, refused: true };
+    if (!(await probe(probeUrl, oldToken)).accepted) return { kind, lagMs: performance.now() - accepted, polls, refused: true };
   }
   return { kind, lagMs: performance.now() - accepted, polls, refused: false };
 }
