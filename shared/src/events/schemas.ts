@@ -1,6 +1,12 @@
 import { z } from 'zod';
 
-const uuid = z.uuid();
+/**
+ * A uuid in its canonical lower-case form. Postgres stores uuids that way, and Redis keys, claims
+ * and audit hashes are built from these strings: an id accepted in upper case must not give a
+ * second spelling of the same user or event (an audit record hashed with one spelling and stored
+ * with the other would fail the chain's verification).
+ */
+const uuid = z.uuid().transform((id) => id.toLowerCase());
 const reason = z.string().min(1).max(500);
 
 /** The `data` schema of every security event type of the contract (section 4). */

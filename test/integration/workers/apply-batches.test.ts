@@ -133,4 +133,12 @@ it('event ids in upper case (valid uuids) are claimed like any other, alone and 
   expect(await processJob(jobOf(events[0]!), ctx)).toBe('duplicate');
   const after = await Promise.all(users.map((u) => tokenVersion(h, u.userId)));
   expect(after.map((v, i) => v - before[i]!)).toEqual([1, 1]);
+  // Their audit records verify: hashed with the id as stored (Postgres keeps uuids in lower case).
+  await ctx.auditChain.flushed();
+  const ids = await h.deps.db.query<{ id: string }>('SELECT id::text AS id FROM audit_logs WHERE event_id IN (:ids) ORDER BY id', {
+    type: QueryTypes.SELECT,
+    replacements: { ids: events.map((e) => e.id.toLowerCase()) },
+  });
+  expect(ids).toHaveLength(2);
+  expect(await verifyAuditChain(h.deps.db, { fromId: ids[0]!.id, toId: ids[1]!.id })).toMatchObject({ ok: true });
 });
