@@ -159,20 +159,23 @@ async function lockChain(db: Sequelize, t: Transaction): Promise<void> {
   });
 }
 
+/** A uuid as Postgres stores (and the verifier reads) it: lower case. */
+const storedUuid = (value: string | null | undefined) => value?.toLowerCase() ?? null;
+
 /** The stored form of a record: what its hash covers. */
 function chainFields(id: string, input: NewAuditRecord): AuditChainFields {
   return {
     id,
-    eventId: input.eventId ?? null,
+    eventId: storedUuid(input.eventId),
     type: input.type,
     severity: input.severity,
     // Stored with millisecond precision so the verifier can recompute the same bytes.
     occurredAt: new Date(new Date(input.occurredAt).getTime()),
     actorType: input.actor.type,
     actorId: input.actor.id ?? null,
-    userId: input.userId ?? null,
-    organizationId: input.organizationId ?? null,
-    sessionId: input.sessionId ?? null,
+    userId: storedUuid(input.userId),
+    organizationId: storedUuid(input.organizationId),
+    sessionId: storedUuid(input.sessionId),
     ip: input.ip ?? null,
     userAgent: input.userAgent ?? null,
     requestId: input.requestId ?? null,

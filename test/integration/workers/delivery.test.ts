@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { QueryTypes } from 'sequelize';
+import { verifyAuditChain } from '../../../shared/src/audit/audit-verify';
 import { buildEvent } from '../../../shared/src/events/outbox';
 import { JOB_OPTIONS } from '../../../shared/src/events/producer';
 import { processJob } from '../../../workers/src/process-event';
@@ -48,7 +49,8 @@ describe('delivery guarantees', () => {
 
   it('a malformed job fails once, without retries, leaving one event.rejected record and no secret', async () => {
     const { h } = rig;
-    const jobId = randomUUID();
+    // In upper case: still a uuid, so the record names it; hashed as Postgres stores it.
+    const jobId = randomUUID().toUpperCase();
     await h.deps.producer.queue.add('user.suspended', { id: jobId, type: 'user.suspended', data: { userId: 'nope', password: 'hunter2-secret' } }, { ...JOB_OPTIONS, jobId });
     await waitFor(async () => (await jobState(jobId)) === 'failed', 'malformed job failed');
     const job = (await h.deps.producer.queue.getJob(jobId))!;
@@ -57,6 +59,8 @@ describe('delivery guarantees', () => {
     expect(records).toHaveLength(1);
     expect(records[0]!.type).toBe('event.rejected');
     expect(JSON.stringify(records[0])).not.toContain('hunter2');
+    const [{ id }] = await h.deps.db.query<{ id: string }>('SELECT id::text AS id FROM audit_logs WHERE event_id = :jobId', { type: QueryTypes.SELECT, replacements: { jobId } });
+    expect(await verifyAuditChain(h.deps.db, { fromId: id, toId: id })).toMatchObject({ ok: true });
   });
 
   it('API-emitted events: logout-all bumps once (not again in the worker); logins, failures and logouts are audited', async () => {
