@@ -89,15 +89,14 @@ export class Revocations {
     };
   }
 
-  /** Bumps the token version (every access token issued before is refused); returns the new state. */
-  async bumpTokenVersion(t: Transaction, userId: string, status?: 'active' | 'suspended'): Promise<UserState | undefined> {
-    const [row] = await rawQueryIn<{ token_version: number; status: 'active' | 'suspended' }>(this.db, t, {
-      name: 'lk_user_bump_token_version',
-      text: `UPDATE users SET token_version = token_version + 1, status = COALESCE($2::text, status), updated_at = now()
-       WHERE id = $1::uuid RETURNING token_version, status`,
-      values: [userId, status ?? null],
-    });
-    return row ? { tokenVersion: row.token_version, status: row.status } : undefined;
+  /**
+   * Bumps the token version (every access token issued before is refused) and revokes the selected
+   * live sessions, in one statement (`lockBumpAndRevoke`); returns what to write through after
+   * commit.
+   */
+  async bumpAndRevoke(t: Transaction, userId: string, which: SessionSelector, reason: string): Promise<RevocationResult> {
+    const changed = await this.lockBumpAndRevoke(t, userId, { bump: true, sessions: which, reason });
+    return { userId, revokedSessionIds: changed?.revokedSessionIds ?? [], ...(changed?.after ? { user: changed.after } : {}) };
   }
 
   /** After commit: make Redis agree with what was committed, before the caller answers. */

@@ -74,13 +74,12 @@ export class PasswordChangeService {
         transaction: t,
         replacements: { id: auth.sub, hash: passwordHash },
       });
-      const state = await revocations.bumpTokenVersion(t, auth.sub);
-      const revoked = await revocations.revokeSessions(t, auth.sub, keep ? { allExcept: keep } : {}, 'password_changed');
+      const revoked = await revocations.bumpAndRevoke(t, auth.sub, keep ? { allExcept: keep } : {}, 'password_changed');
       await insertOutboxEvent(db, t, event);
       const kept = keep ? await this.keptSession(t, auth.sub, keep, presentedCookie) : undefined;
-      return { user, state: state!, revoked, kept };
+      return { user, revoked, kept };
     });
-    await revocations.writeThrough({ userId: auth.sub, revokedSessionIds: outcome.revoked, user: outcome.state });
+    await revocations.writeThrough(outcome.revoked);
     publishAfterCommit(this.deps, [event]);
     await notifyPasswordChanged(this.deps, outcome.user.email);
     if (!outcome.kept) return undefined;
@@ -90,7 +89,7 @@ export class PasswordChangeService {
       user: toPublicUser(outcome.user),
       session: { id: session.id, idleExpiresAt: session.idle_expires_at, expiresAt: session.expires_at },
       token: {
-        tokenVersion: outcome.state.tokenVersion,
+        tokenVersion: outcome.revoked.user!.tokenVersion,
         ...(inOrg ? { organizationId: session.organization_id!, membershipId: session.membership_id!, permissionsVersion: session.permissions_version! } : {}),
       },
       ...(inOrg ? { organization: { id: session.organization_id!, name: session.organization_name! } } : {}),

@@ -62,8 +62,7 @@ export class PasswordResetService {
         "UPDATE one_time_tokens SET used_at = now() WHERE user_id = :userId AND purpose = 'password_reset' AND used_at IS NULL",
         { transaction: t, replacements: { userId } },
       );
-      const state = await revocations.bumpTokenVersion(t, userId);
-      const revoked = await revocations.revokeSessions(t, userId, {}, 'password_reset');
+      const revoked = await revocations.bumpAndRevoke(t, userId, {}, 'password_reset');
       const event = buildEvent({
         type: 'user.password_changed',
         source: 'api',
@@ -74,9 +73,9 @@ export class PasswordResetService {
         data: { userId },
       });
       await insertOutboxEvent(db, t, event);
-      return { userId, email: user!.email, state, revoked, event };
+      return { userId, email: user!.email, revoked, event };
     });
-    await revocations.writeThrough({ userId: out.userId, revokedSessionIds: out.revoked, user: out.state });
+    await revocations.writeThrough(out.revoked);
     publishAfterCommit(this.deps, [out.event]);
     await notifyPasswordChanged(this.deps, out.email);
   }

@@ -65,9 +65,8 @@ export class SessionsService {
   /** Signs the user out everywhere: token version bumped, every family revoked. */
   async revokeAll(userId: string, ctx: RequestContext): Promise<void> {
     await this.apply(userId, ctx, async (t) => {
-      const user = await this.deps.revocations.bumpTokenVersion(t, userId);
-      const revokedSessionIds = await this.deps.revocations.revokeSessions(t, userId, {}, 'logout_all');
-      return { result: { userId, revokedSessionIds, user }, event: { type: 'user.logged_out_all' as const, data: { userId } } };
+      const result = await this.deps.revocations.bumpAndRevoke(t, userId, {}, 'logout_all');
+      return { result, event: { type: 'user.logged_out_all' as const, data: { userId } } };
     });
   }
 
