@@ -1,16 +1,15 @@
 import { QueryTypes } from 'sequelize';
 import { verifyAuditChain } from '../../../shared/src/audit/audit-verify';
 import { stageAuditRecords } from '../../../shared/src/audit/audit-writer';
-import { createLogger } from '../../../shared/src/logging/logger';
 import { buildEvent, insertOutboxEvent } from '../../../shared/src/events/outbox';
 import type { SecurityEvent } from '../../../shared/src/events/schemas';
-import { createHandlerContext } from '../../../workers/src/context';
 import { claimEvent } from '../../../workers/src/event-rows';
+import type { HandlerContext } from '../../../workers/src/handler';
 import { processJob } from '../../../workers/src/process-event';
 import { signIn } from '../../support/browser-session';
-import { startHarness, type Harness } from '../../support/harness';
+import type { Harness } from '../../support/harness';
 import { addMember, createOrganization, serviceCredential } from '../organizations/fixtures';
-import { auditRecords, tokenVersion } from './worker-harness';
+import { auditRecords, startHandlerRig, tokenVersion } from './worker-harness';
 
 /**
  * Deliveries a worker process holds at once are applied in shared transactions
@@ -18,15 +17,12 @@ import { auditRecords, tokenVersion } from './worker-harness';
  * file's alone, so what is asserted about them cannot be blurred by another delivery.
  */
 let h: Harness;
-let ctx: ReturnType<typeof createHandlerContext>;
+let ctx: HandlerContext;
+let close: () => Promise<void>;
 beforeAll(async () => {
-  h = await startHarness();
-  ctx = createHandlerContext(h.config, createLogger({ level: 'silent', service: 'test-worker' }));
+  ({ h, ctx, close } = await startHandlerRig());
 });
-afterAll(async () => {
-  await ctx.close();
-  await h.close();
-});
+afterAll(() => close());
 
 const jobOf = (event: SecurityEvent) => ({ id: event.id, name: event.type, data: event, attemptsMade: 0, opts: { attempts: 3 }, timestamp: Date.now() });
 

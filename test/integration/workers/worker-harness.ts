@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { QueryTypes } from 'sequelize';
 import { createLogger } from '../../../shared/src/logging/logger';
 import { createServiceClient, type ServiceScope } from '../../../shared/src/security/service-credentials';
+import { createHandlerContext } from '../../../workers/src/context';
 import { startWorker, type RunningWorker } from '../../../workers/src/worker';
 import { startHarness, type Harness } from '../../support/harness';
 
@@ -24,6 +25,23 @@ export async function startRig(env: Record<string, string> = {}, options: { apiR
     w,
     async close() {
       await w.close();
+      await h.close();
+    },
+  };
+}
+
+/**
+ * The API harness plus a worker's handler context, but no BullMQ worker or relay: deliveries are
+ * the test's alone, given to `processJob` by hand.
+ */
+export async function startHandlerRig(): Promise<{ h: Harness; ctx: ReturnType<typeof createHandlerContext>; close(): Promise<void> }> {
+  const h = await startHarness();
+  const ctx = createHandlerContext(h.config, createLogger({ level: 'silent', service: 'test-worker' }));
+  return {
+    h,
+    ctx,
+    async close() {
+      await ctx.close();
       await h.close();
     },
   };

@@ -1,14 +1,13 @@
-import { createLogger } from '../../../shared/src/logging/logger';
 import { buildEvent, insertOutboxEvent } from '../../../shared/src/events/outbox';
 import type { SecurityEvent } from '../../../shared/src/events/schemas';
-import { createHandlerContext } from '../../../workers/src/context';
-import type { HandlerRegistry } from '../../../workers/src/handler';
+import type { HandlerContext, HandlerRegistry } from '../../../workers/src/handler';
 import { createWorkerMetrics } from '../../../workers/src/metrics';
 import { processJob } from '../../../workers/src/process-event';
 import { HANDLERS } from '../../../workers/src/registry';
 import { signIn } from '../../support/browser-session';
-import { startHarness, type Harness } from '../../support/harness';
+import type { Harness } from '../../support/harness';
 import { addMember, createOrganization, serviceCredential } from '../organizations/fixtures';
+import { startHandlerRig } from './worker-harness';
 
 /**
  * A revoking event's handler returns its version bumps and revocations (its write-through), and
@@ -18,15 +17,12 @@ import { addMember, createOrganization, serviceCredential } from '../organizatio
  * its old state (read-through): a missing write-through would leave it accepted.
  */
 let h: Harness;
-let ctx: ReturnType<typeof createHandlerContext>;
+let ctx: HandlerContext;
+let close: () => Promise<void>;
 beforeAll(async () => {
-  h = await startHarness();
-  ctx = createHandlerContext(h.config, createLogger({ level: 'silent', service: 'test-worker' }));
+  ({ h, ctx, close } = await startHandlerRig());
 });
-afterAll(async () => {
-  await ctx.close();
-  await h.close();
-});
+afterAll(() => close());
 
 const withoutSync: HandlerRegistry = Object.fromEntries(
   Object.entries(HANDLERS).map(([type, handler]) => [type, { ...handler, sync: async () => undefined }]),
@@ -80,6 +76,6 @@ it('the revocation-lag metric stops at the write-through; the processing lag als
   const slowSync: HandlerRegistry = { ...HANDLERS, 'membership.role_changed': { ...HANDLERS['membership.role_changed'], sync: () => new Promise((r) => setTimeout(r, 300)) } };
   const metrics = createWorkerMetrics();
   expect(await deliver('membership.role_changed', { organizationId: orgId, userId: member.userId, role: 'viewer' }, slowSync, metrics)).toBe('applied');
-  const sumOf = async (h: typeof metrics.revocationLag) => (await h.get()).values.find((v) => v.metricName?.endsWith('_sum'))!.value;
+  const sumOf = async (histogram: typeof metrics.revocationLag) => (await histogram.get()).values.find((v) => v.metricName?.endsWith('_sum'))!.value;
   expect(await sumOf(metrics.processingLag)).toBeGreaterThanOrEqual((await sumOf(metrics.revocationLag)) + 0.25);
 });
