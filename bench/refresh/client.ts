@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import { Pool } from 'pg';
+import { keepAliveClient } from '../lib/http-client';
 import { percentile } from '../lib/stats';
 
 /** One chain a client connection follows: the cookies it holds (Latchkey) or its current token (bare). */
@@ -50,38 +50,21 @@ async function main(): Promise<void> {
   let firstFailure: string | undefined;
   const deadline = performance.now() + seconds * 1000;
 
-  // node:http with keep-alive, one socket per chain: the lightest client that can follow rotating
-  // cookies (autocannon cannot), so the client's own CPU (core 0) weighs as little as the bare
-  // variant's `pg` client does; `fetch` (undici) costs several times more per request.
-  const api = process.env.API_URL ? new URL(process.env.API_URL) : undefined;
-  const agent = new http.Agent({ keepAlive: true, maxSockets: chains.length });
-  const latchkeyOnce = (chain: Chain) =>
-    new Promise<void>((resolve, reject) => {
-      const req = http.request(
-        {
-          host: api!.hostname,
-          port: api!.port,
-          path: '/auth/refresh',
-          method: 'POST',
-          agent,
-          headers: { cookie: `${chain.refreshCookie}; ${chain.csrfCookie}`, 'x-csrf-token': chain.csrfToken, 'content-length': '0' },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('error', reject);
-          res.on('end', () => {
-            if (res.statusCode !== 200) return reject(new Error(`${res.statusCode} ${Buffer.concat(chunks).toString().slice(0, 200)}`));
-            const next = (res.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]!).find((c) => c.startsWith('__Host-lk_rt=') && c.length > 14);
-            if (!next) return reject(new Error('no rotated cookie'));
-            chain.refreshCookie = next;
-            resolve();
-          });
-        },
-      );
-      req.on('error', reject);
-      req.end();
+  // node:http with keep-alive, one socket per chain (keepAliveClient): the lightest client that can
+  // follow rotating cookies (autocannon cannot), so the client's own CPU (core 0) weighs as little
+  // as the bare variant's `pg` client does.
+  const apiUrl = `${process.env.API_URL}/auth/refresh`;
+  const http = keepAliveClient(chains.length);
+  const latchkeyOnce = async (chain: Chain) => {
+    const res = await http.request(apiUrl, {
+      method: 'POST',
+      headers: { cookie: `${chain.refreshCookie}; ${chain.csrfCookie}`, 'x-csrf-token': chain.csrfToken },
     });
+    if (res.status !== 200) throw new Error(`${res.status} ${res.body.slice(0, 200)}`);
+    const next = (res.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]!).find((c) => c.startsWith('__Host-lk_rt=') && c.length > 14);
+    if (!next) throw new Error('no rotated cookie');
+    chain.refreshCookie = next;
+  };
 
   const pgOnce = async (chain: Chain) => {
     const current = chain.refreshCookie.slice('__Host-lk_rt='.length);
@@ -128,7 +111,7 @@ async function main(): Promise<void> {
   const elapsed = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuStart);
   await pool?.end();
-  agent.destroy();
+  http.close();
   writeFileSync(stateFile, JSON.stringify(chains), { mode: 0o600 });
   const result: RefreshRunResult = {
     completed: latencies.length,
