@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createDatabase } from '../../shared/src/db/connection';
 import { startBackgroundLoad, type BackgroundResult } from '../lib/background-load';
@@ -6,21 +5,11 @@ import { benchConfig, prepareBenchDatabase } from '../lib/bench-env';
 import { runChild } from '../lib/child-run';
 import { BENCH_PASSWORD, createBenchUsers, login } from '../lib/fixtures';
 import { describeMachine } from '../lib/machine';
+import { processCpuMs } from '../lib/process-cpu';
 import { startProcess } from '../lib/processes';
 import { startApiProcess } from '../lib/product-processes';
 import { fmt, median } from '../lib/stats';
 import type { LoginRunResult } from './client';
-
-/** CPU time (user + system, every thread) a process has used, in ms; undefined without /proc. */
-function processCpuMs(pid: number | undefined): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks of 10 ms (USER_HZ)
-  } catch {
-    return undefined;
-  }
-}
 
 /** Its own key prefix and queue: the sign-ins' events are not this benchmark's subject. */
 const PREFIX_ENV = { REDIS_KEY_PREFIX: 'lkblogin', QUEUE_PREFIX: '{lkblogin}' };

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createDatabase } from '../../shared/src/db/connection';
@@ -6,28 +6,20 @@ import { benchConfig, prepareBenchDatabase } from '../lib/bench-env';
 import { runChild } from '../lib/child-run';
 import { createBenchUsers, csrfPair, inParallel, login } from '../lib/fixtures';
 import { describeMachine } from '../lib/machine';
+import { commandCpuMs, processCpuMs } from '../lib/process-cpu';
 import { startApiProcess } from '../lib/product-processes';
 import { fmt, median } from '../lib/stats';
 import type { Chain, RefreshRunResult } from './client';
 
 const VARIANTS = ['pg', 'latchkey'] as const;
+const SERVERS = ['postgres', 'redis-server'];
+const PARTS = ['client', 'api', 'postgres', 'redis'] as const;
+type Part = (typeof PARTS)[number];
 type Variant = (typeof VARIANTS)[number];
 const LABEL: Record<Variant, string> = {
   pg: 'bare pg transaction (lock token row, insert successor, mark parent)',
   latchkey: 'Latchkey POST /auth/refresh (HTTP, CSRF, full rotation)',
 };
-
-/** CPU seconds (user + system) a process has used so far, from /proc (undefined elsewhere). */
-function cpuSeconds(pid: number | undefined): number | undefined {
-  if (!pid) return undefined;
-  try {
-    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // clock ticks (USER_HZ, 100 on Linux)
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * P3: refresh rotation against the bare transaction of the same shape. The real API process runs
@@ -65,24 +57,30 @@ export async function benchRefresh(): Promise<string> {
       });
     for (const v of VARIANTS) await run(v, 2);
     const results: Record<Variant, RefreshRunResult[]> = { pg: [], latchkey: [] };
-    // The API process's CPU time per rotation during each Latchkey run (a figure less sensitive than
-    // throughput to the other processes sharing this machine).
-    const apiCpuPerRotation: number[] = [];
+    // Where each variant's CPU goes, per operation (µs): the load client (its own reading), the
+    // API process (Latchkey only), every postgres and redis-server process of the machine. Their
+    // sum bounds what two cores can do, whatever the scheduling.
+    const cpu: Record<Variant, Array<Record<Part, number>>> = { pg: [], latchkey: [] };
+    const reading = (): Record<string, number> => ({ api: processCpuMs(api.child.pid) ?? NaN, ...(commandCpuMs(SERVERS) ?? { postgres: NaN, 'redis-server': NaN }) });
     for (let round = 0; round < rounds; round++) {
       for (const v of VARIANTS) {
-        const cpuBefore = cpuSeconds(api.child.pid);
+        const before = reading();
         const r = await run(v, seconds);
-        const cpuAfter = cpuSeconds(api.child.pid);
+        const after = reading();
         if (r.failed) throw new Error(`refresh ${v}: ${r.failed} failed (${r.firstFailure}): the variant is misconfigured`);
         results[v].push(r);
-        if (v === 'latchkey' && cpuBefore !== undefined && cpuAfter !== undefined && r.completed) apiCpuPerRotation.push(((cpuAfter - cpuBefore) * 1e6) / r.completed);
-        process.stderr.write(`refresh round ${round + 1} ${v}: ${fmt(r.perSecond, 0)}/s, p99 ${fmt(r.p99, 1)} ms, client CPU ${fmt(r.clientCpuUs, 0)} µs/op${v === 'latchkey' && apiCpuPerRotation.length ? `, API CPU ${fmt(apiCpuPerRotation.at(-1)!, 0)} µs/rotation` : ''}\n`);
+        const perOp = (part: string) => ((after[part]! - before[part]!) * 1000) / Math.max(1, r.completed);
+        cpu[v].push({ client: r.clientCpuUs, api: v === 'latchkey' ? perOp('api') : 0, postgres: perOp('postgres'), redis: perOp('redis-server') });
+        const c = cpu[v].at(-1)!;
+        process.stderr.write(`refresh round ${round + 1} ${v}: ${fmt(r.perSecond, 0)}/s, p99 ${fmt(r.p99, 1)} ms, CPU µs/op: client ${fmt(c.client, 0)}, API ${fmt(c.api, 0)}, postgres ${fmt(c.postgres, 0)}, redis ${fmt(c.redis, 0)}\n`);
       }
     }
     const rate = (v: Variant) => median(results[v].map((r) => r.perSecond));
     const p99 = (v: Variant) => median(results[v].map((r) => r.p99));
     const p50 = (v: Variant) => median(results[v].map((r) => r.p50));
     const ratio = rate('latchkey') / rate('pg');
+    const cpuOf = (v: Variant, part: Part) => median(cpu[v].map((c) => c[part]));
+    const total = (v: Variant) => PARTS.reduce((sum, part) => sum + cpuOf(v, part), 0);
     return [
       '### refresh (P3)',
       '',
@@ -92,7 +90,12 @@ export async function benchRefresh(): Promise<string> {
       '|---|---|---|---|---|',
       ...VARIANTS.map((v) => `| ${LABEL[v]} | ${fmt(rate(v), 0)} | ${fmt(rate(v) / rate('pg'))} | ${fmt(p50(v), 1)} | ${fmt(p99(v), 1)} |`),
       '',
-      ...(apiCpuPerRotation.length ? [`API process CPU per rotation (user + system, median of the Latchkey runs): ${fmt(median(apiCpuPerRotation), 0)} µs.`, ''] : []),
+      '| CPU per operation (µs, median of rounds) | client | API | postgres | redis | total | two cores allow (ops/s) |',
+      '|---|---|---|---|---|---|---|',
+      ...VARIANTS.map((v) => `| ${v === 'pg' ? 'bare pg' : 'Latchkey'} | ${PARTS.map((part) => fmt(cpuOf(v, part), 0)).join(' | ')} | ${fmt(total(v), 0)} | ${fmt(2e6 / total(v), 0)} |`),
+      '',
+      `On two cores the machine allows Latchkey at most ${fmt(total('pg') / total('latchkey'))}× the bare transaction's throughput if both used every cycle (bare total / Latchkey total).`,
+      '',
       `P3: Latchkey / bare pg = **${fmt(ratio)}** (target ≥ 0.7), p99 **${fmt(p99('latchkey'), 1)} ms** (target ≤ 50): ${ratio >= 0.7 && p99('latchkey') <= 50 ? 'met' : '**not met**'}.`,
     ].join('\n');
   } finally {
