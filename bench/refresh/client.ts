@@ -1,8 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Pool } from 'pg';
 import { keepAliveClient } from '../lib/http-client';
 import { percentile } from '../lib/stats';
+import { bareRotation } from './bare-rotation';
 
 /** One chain a client connection follows: the cookies it holds (Latchkey) or its current token (bare). */
 export interface Chain {
@@ -24,18 +24,15 @@ export interface RefreshRunResult {
   clientCpuUs: number;
 }
 
-const sha256 = (s: string) => createHash('sha256').update(s).digest();
-const token = () => randomBytes(32).toString('base64url');
-
 /**
  * The refresh load client, run as its own process (pinned to core 0): CONCURRENCY loops, each
  * following its own chain for SECONDS, then `RESULT {json}`; the chains' new state is written back
  * to STATE_FILE so the next round continues them.
- * - MODE=latchkey: POST API_URL/auth/refresh with the chain's cookies and CSRF header, keeping the
+ * - MODE=http: POST API_URL/auth/refresh with the chain's cookies and CSRF header, keeping the
  *   rotated cookie (a browser tab's behaviour; autocannon cannot follow rotating cookies), over
- *   node:http keep-alive connections.
- * - MODE=pg: the bare transaction of the same shape through `pg` (pool of POOL_MAX, as the API's):
- *   lock the token row by hash, insert the successor, mark the parent used.
+ *   node:http keep-alive connections: the API, or the bare server (bare-server.ts).
+ * - MODE=pg: the bare rotation (bare-rotation.ts) run from this process through `pg` (pool of
+ *   POOL_MAX, as the API's).
  */
 async function main(): Promise<void> {
   const mode = process.env.MODE;
@@ -55,7 +52,7 @@ async function main(): Promise<void> {
   // as the bare variant's `pg` client does.
   const apiUrl = `${process.env.API_URL}/auth/refresh`;
   const http = keepAliveClient(chains.length);
-  const latchkeyOnce = async (chain: Chain) => {
+  const httpOnce = async (chain: Chain) => {
     const res = await http.request(apiUrl, {
       method: 'POST',
       headers: { cookie: `${chain.refreshCookie}; ${chain.csrfCookie}`, 'x-csrf-token': chain.csrfToken },
@@ -67,30 +64,10 @@ async function main(): Promise<void> {
   };
 
   const pgOnce = async (chain: Chain) => {
-    const current = chain.refreshCookie.slice('__Host-lk_rt='.length);
-    const successor = token();
-    const client = await pool!.connect();
-    try {
-      await client.query('BEGIN');
-      const locked = await client.query<{ id: string; session_id: string }>(
-        'SELECT id, session_id FROM refresh_tokens WHERE token_hash = $1 AND used_at IS NULL FOR UPDATE',
-        [sha256(current)],
-      );
-      const row = locked.rows[0];
-      if (!row) throw new Error('token not found or used');
-      await client.query('INSERT INTO refresh_tokens (session_id, token_hash, parent_id) VALUES ($1, $2, $3)', [row.session_id, sha256(successor), row.id]);
-      await client.query('UPDATE refresh_tokens SET used_at = now() WHERE id = $1', [row.id]);
-      await client.query('COMMIT');
-      chain.refreshCookie = `__Host-lk_rt=${successor}`;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    chain.refreshCookie = `__Host-lk_rt=${await bareRotation(pool!, chain.refreshCookie.slice('__Host-lk_rt='.length))}`;
   };
 
-  const once = mode === 'pg' ? pgOnce : latchkeyOnce;
+  const once = mode === 'pg' ? pgOnce : httpOnce;
   const started = performance.now();
   const cpuStart = process.cpuUsage();
   await Promise.all(
