@@ -55,7 +55,9 @@ export async function benchEvents(): Promise<string> {
     const users = await createBenchUsers(db, 200, 'events');
     const orgId = await createOrganizationWithMembers(api.url, credential, users);
 
-    // Older pending events (other benchmarks' sign-ins) would be swept in by the relay: drain first.
+    // Older pending events (other benchmarks' sign-ins) would be swept in by the relay: drain first
+    // (with the queue released, in case an interrupted run left it paused).
+    await queue.resume();
     await withWorkers(1, () => waitForDrain(db));
 
     const results: Record<number, EventsRun[]> = { 1: [], 2: [] };
