@@ -9,7 +9,7 @@ import { processJob } from '../../../workers/src/process-event';
 import { signIn } from '../../support/browser-session';
 import type { Harness } from '../../support/harness';
 import { addMember, createOrganization, serviceCredential } from '../organizations/fixtures';
-import { auditRecords, startHandlerRig, tokenVersion } from './worker-harness';
+import { auditRecords, jobOf, startHandlerRig, tokenVersion } from './worker-harness';
 
 /**
  * Deliveries a worker process holds at once are applied in shared transactions
@@ -23,8 +23,6 @@ beforeAll(async () => {
   ({ h, ctx, close } = await startHandlerRig());
 });
 afterAll(() => close());
-
-const jobOf = (event: SecurityEvent) => ({ id: event.id, name: event.type, data: event, attemptsMade: 0, opts: { attempts: 3 }, timestamp: Date.now() });
 
 const loggedOutAll = (userId: string) =>
   buildEvent({ type: 'user.logged_out_all', source: 'service:test', actor: { type: 'service', id: 'test' }, data: { userId } });

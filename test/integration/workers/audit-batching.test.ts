@@ -6,7 +6,7 @@ import { claimEvent, eventChainAppender } from '../../../workers/src/event-rows'
 import { processJob } from '../../../workers/src/process-event';
 import { signIn } from '../../support/browser-session';
 import { addMember, createOrganization, serviceCredential as orgCredential } from '../organizations/fixtures';
-import { auditRecords, startRig, tokenVersion, waitFor, type WorkerRig } from './worker-harness';
+import { auditRecords, jobOf, startRig, tokenVersion, waitFor, type WorkerRig } from './worker-harness';
 
 /**
  * Events stage their audit records in their own transaction; appenders link staged records into
@@ -21,8 +21,6 @@ afterAll(() => rig.close());
 
 /** Text that SQL literal escaping and string replacement patterns could get wrong. */
 const TRICKY = `it's a \\ back'slash, $& and $1 and $' "quoted" ; COMMIT; --`;
-
-const jobOf = (event: ReturnType<typeof buildEvent>) => ({ id: event.id, name: event.type, data: event, attemptsMade: 0, opts: { attempts: 3 }, timestamp: Date.now() });
 
 const eventStatus = async (id: string) =>
   (await rig.h.deps.db.query<{ status: string }>('SELECT status FROM events WHERE id = :id', { type: QueryTypes.SELECT, replacements: { id } }))[0]

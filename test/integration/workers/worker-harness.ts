@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { QueryTypes } from 'sequelize';
+import type { SecurityEvent } from '../../../shared/src/events/schemas';
 import { createLogger } from '../../../shared/src/logging/logger';
 import { createServiceClient, type ServiceScope } from '../../../shared/src/security/service-credentials';
 import { createHandlerContext } from '../../../workers/src/context';
@@ -46,6 +47,9 @@ export async function startHandlerRig(): Promise<{ h: Harness; ctx: ReturnType<t
     },
   };
 }
+
+/** The job a BullMQ worker would hand `processJob` for `event`, on its first attempt of `attempts`. */
+export const jobOf = (event: SecurityEvent, attempts = 3) => ({ id: event.id, name: event.type, data: event, attemptsMade: 0, opts: { attempts }, timestamp: Date.now() });
 
 /** A credential of a new service client (as `cli service-client create` makes one). */
 export async function serviceCredential(scopes: ServiceScope[] = ['events:write']): Promise<{ credential: string; name: string }> {

@@ -7,7 +7,7 @@ import { HANDLERS } from '../../../workers/src/registry';
 import { signIn } from '../../support/browser-session';
 import type { Harness } from '../../support/harness';
 import { addMember, createOrganization, serviceCredential } from '../organizations/fixtures';
-import { startHandlerRig } from './worker-harness';
+import { jobOf, startHandlerRig } from './worker-harness';
 
 /**
  * A revoking event's handler returns its version bumps and revocations (its write-through), and
@@ -28,12 +28,10 @@ const withoutSync: HandlerRegistry = Object.fromEntries(
   Object.entries(HANDLERS).map(([type, handler]) => [type, { ...handler, sync: async () => undefined }]),
 ) as unknown as HandlerRegistry;
 
-const jobOf = (event: SecurityEvent) => ({ id: event.id, name: event.type, data: event, attemptsMade: 0, opts: { attempts: 1 }, timestamp: Date.now() });
-
 async function deliver(type: SecurityEvent['type'], data: Record<string, unknown>, registry = withoutSync, metrics?: ReturnType<typeof createWorkerMetrics>) {
   const event = buildEvent({ type, source: 'service:test', actor: { type: 'service', id: 'test' }, data } as never);
   await h.deps.db.transaction((t) => insertOutboxEvent(h.deps.db, t, event));
-  return processJob(jobOf(event), ctx, metrics, registry);
+  return processJob(jobOf(event, 1), ctx, metrics, registry);
 }
 
 async function memberSignedIn(role = 'member') {
