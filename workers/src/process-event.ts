@@ -23,9 +23,9 @@ const isUuid = (v: unknown): v is string => z.uuid().safeParse(v).success;
  *    duplicate and applies nothing), `apply`, and stages the audit record;
  * 3. when applied, the handler's write-through (its version bumps and revocations) goes to Redis
  *    at once; then on every delivery, `sync` (so Redis is repaired even if a previous attempt
- *    crashed after commit), then the event's staged record is released and a drain into the chain is asked for,
- *    not awaited: jobs do not queue behind the chain, and the chain takes the records of many jobs
- *    per transaction. Chaining marks the event `processed`, so `processed` follows the Redis write.
+ *    crashed after commit), then the event's staged record is released and a drain into the
+ *    chain is asked for, not awaited: jobs do not queue behind the chain, and the chain takes the
+ *    records of many jobs per transaction. Chaining marks the event `processed`, so `processed` follows the Redis write.
  *    A staged record is durable; the event reads `processed` once its record is in the chain.
  *    Records staged by a crashed process are chained by any worker's drain a few seconds later.
  * A handler's AppError of a client kind (not_found, validation_failed...) is permanent: it is

@@ -54,8 +54,8 @@ export class Revocations {
   /**
    * What a user-wide event does to the user, in one statement (one round trip): locks the user
    * row, bumps the token version (setting `status` if given) when `bump`, and revokes the selected
-   * live sessions. The same changes as `bumpTokenVersion` and `revokeSessions` after a `FOR UPDATE`
-   * of the user. Returns the user as it was before (undefined: no such user, nothing changed), the
+   * live sessions: a `FOR UPDATE` of the user, a token-version bump and `revokeSessions`'s update,
+   * in one round trip. Returns the user as it was before (undefined: no such user, nothing changed), the
    * new state when bumped and the ids of the sessions revoked.
    */
   async lockBumpAndRevoke(
