@@ -1,4 +1,5 @@
-import { stageAuditRecords, type NewAuditRecord } from '../../shared/src/audit/audit-writer';
+import { auditStagingStatement, type NewAuditRecord } from '../../shared/src/audit/audit-writer';
+import { pipelinedTransaction } from '../../shared/src/db/pipelined-transaction';
 import type { SecurityEvent } from '../../shared/src/events/schemas';
 import { claimEvent, claimEvents } from './event-rows';
 import type { AuditFacts, EventHandler, HandlerContext, WriteThrough } from './handler';
@@ -29,7 +30,8 @@ interface Delivery {
 /**
  * Applies the deliveries a worker process holds at once in shared transactions: one BEGIN, one
  * claim, one staging insert and one COMMIT for a whole batch, instead of for every event, with
- * the handlers' own statements run one after another in between. Deliveries that arrive while
+ * the handlers' own statements run one after another in between. Each transaction is pipelined
+ * (`pipelinedTransaction`): the claim travels with BEGIN, the staging insert with COMMIT. Deliveries that arrive while
  * the process's transactions are busy wait for the next batch, so the batch size follows the load
  * (one delivery alone is applied at once, on its own).
  *
@@ -98,7 +100,7 @@ export class ApplyBatches {
     const seen = new Set<string>();
     const later: Delivery[] = [];
     const unique = ordered.filter((d) => (seen.has(d.event.id) ? (later.push(d), false) : seen.add(d.event.id)));
-    const applied = await db.transaction(async (t) => {
+    const applied = await pipelinedTransaction(db, async (t, commitWith) => {
       const claims = await claimEvents(db, t, unique.map((d) => d.event.id));
       const results = new Map<Delivery, Applied>();
       const records: NewAuditRecord[] = [];
@@ -112,20 +114,20 @@ export class ApplyBatches {
           results.set(delivery, appliedWith(claim.storedAt, facts));
         }
       }
-      await stageAuditRecords(db, t, records);
+      if (records.length > 0) commitWith(auditStagingStatement(records));
       return results;
     });
     return { applied, later };
   }
 }
 
-/** One delivery in a transaction of its own: claim, apply, stage. */
+/** One delivery in a transaction of its own: claim (with BEGIN), apply, stage (with COMMIT). */
 async function applyOne(ctx: HandlerContext, event: SecurityEvent, handler: AnyHandler): Promise<Applied> {
-  return ctx.db.transaction(async (t): Promise<Applied> => {
+  return pipelinedTransaction(ctx.db, async (t, commitWith): Promise<Applied> => {
     const claim = await claimEvent(ctx.db, t, event);
     if (!claim.claimed) return { outcome: 'duplicate' };
     const facts = await handler.apply(event as never, t, ctx);
-    await stageAuditRecords(ctx.db, t, [auditOf(event, facts)]);
+    commitWith(auditStagingStatement([auditOf(event, facts)]));
     return appliedWith(claim.storedAt, facts);
   });
 }

@@ -1,5 +1,5 @@
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
-import { rawQueryIn } from '../db/raw-connection';
+import { rawQueryIn, type Statement } from '../db/raw-connection';
 import { computeAuditHash, type AuditChainFields } from './canonical';
 
 /**
@@ -77,12 +77,16 @@ export async function appendAuditRecord(db: Sequelize, t: Transaction, input: Ne
  * event id here and in the chain backs that up. One statement, whatever the number of records.
  */
 export async function stageAuditRecords(db: Sequelize, t: Transaction, inputs: NewAuditRecord[]): Promise<void> {
-  if (inputs.length === 0) return;
-  await rawQueryIn(db, t, {
+  if (inputs.length > 0) await rawQueryIn(db, t, auditStagingStatement(inputs));
+}
+
+/** The one statement that stages `inputs` (for a caller that sends it itself, with its COMMIT). */
+export function auditStagingStatement(inputs: NewAuditRecord[]): Statement {
+  return {
     name: 'lk_audit_stage',
     text: 'INSERT INTO audit_staged (event_id, record) SELECT * FROM unnest($1::uuid[], $2::jsonb[])',
     values: [inputs.map((i) => i.eventId ?? null), inputs.map((i) => JSON.stringify(i))],
-  });
+  };
 }
 
 /**

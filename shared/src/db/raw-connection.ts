@@ -1,5 +1,12 @@
 import type { Sequelize, Transaction } from 'sequelize';
 
+/** One statement, named so that `pg` prepares it once per connection. */
+export interface Statement {
+  name: string;
+  text: string;
+  values: unknown[];
+}
+
 /** The part of a `pg` client a hot path needs: one (named, so prepared once per connection) query. */
 export interface RawClient {
   query<R>(config: { name?: string; text: string; values?: unknown[] }): Promise<{ rows: R[]; rowCount: number | null }>;
@@ -33,7 +40,7 @@ export async function rawQuery<R>(db: Sequelize, query: { name?: string; text: s
 export async function rawQueryIn<R>(
   db: Sequelize,
   t: Transaction | null | undefined,
-  query: { name: string; text: string; values: unknown[] },
+  query: Statement,
 ): Promise<R[]> {
   if (!t) return rawQuery<R>(db, query);
   const client = (t as unknown as { connection?: RawClient }).connection;
