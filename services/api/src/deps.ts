@@ -15,6 +15,7 @@ import { KeyRing } from '../../../shared/src/tokens/key-ring';
 import { PermissionsCache, postgresPermissionsLoader } from '../../../shared/src/verify/permissions';
 import { CacheGuard } from '../../../shared/src/verify/cache-guard';
 import { StateCache } from '../../../shared/src/verify/state-cache';
+import { StateReader } from '../../../shared/src/redis/state-reader';
 import { loadAuthState } from '../../../shared/src/verify/state-repository';
 import { withTimeout } from '../../../shared/src/util/with-timeout';
 import { TokenVerifier } from '../../../shared/src/verify/token-verifier';
@@ -62,8 +63,9 @@ export async function createDeps(
     createIfMissing: !config.isProduction,
   });
   await keyRing.start();
-  await redisReady;
-  const stateCache = new StateCache(redis, keys, new CacheGuard(redis, keys, logger.child({ module: 'cache-guard' })));
+  const stateReader = StateReader.serves(redisUrl) ? new StateReader(redisUrl) : undefined;
+  await Promise.all([redisReady, stateReader?.whenConnected()]);
+  const stateCache = new StateCache(redis, keys, new CacheGuard(redis, keys, logger.child({ module: 'cache-guard' })), stateReader);
   const metrics = createMetrics();
   const signatures = new SignatureVerifier({
     getKey: keyRing.getKey,
@@ -97,6 +99,7 @@ export async function createDeps(
     async close() {
       keyRing.stop();
       await withTimeout(producer.close().catch(() => undefined), 2_000);
+      stateReader?.close();
       redis.disconnect();
       producerRedis.disconnect();
       await db.close();

@@ -60,6 +60,11 @@ export class CacheGuard {
     return this.trustedRunIds !== undefined;
   }
 
+  /** True when the server with this run id was validated (the state reader's own connection). */
+  trusts(runId: string | undefined): boolean {
+    return runId !== undefined && this.trustedRunIds !== undefined && this.trustedRunIds.includes(runId);
+  }
+
   /** Validates (or re-validates) every master; concurrent calls share one check. */
   validate(): Promise<void> {
     this.checking ??= this.checkUntilSettled().finally(() => {

@@ -2,6 +2,8 @@ import type Redis from 'ioredis';
 import type { Cluster, Result } from 'ioredis';
 import type { Keys } from '../redis/keys';
 import { KEY_TTL } from '../redis/keys';
+import type { StateReader } from '../redis/state-reader';
+import type { CacheGuard } from './cache-guard';
 import { codec, type AuthState, type MembershipState, type SessionState, type UserState } from './auth-state';
 
 type RedisLike = Redis | Cluster;
@@ -25,13 +27,18 @@ declare module 'ioredis' {
   }
 }
 
-/** The verification state in Redis: one MGET to read, versioned writes to fill and update. */
+/**
+ * The verification state in Redis: one MGET to read, versioned writes to fill and update. The
+ * read goes through `reader` (a lean connection of its own, state-reader.ts) when one is given,
+ * through ioredis otherwise.
+ */
 export class StateCache {
   constructor(
     readonly redis: RedisLike,
     readonly keys: Keys,
     /** When given, reads are refused while the Redis server is not validated (see CacheGuard). */
-    private readonly guard?: { readonly trusted: boolean },
+    private readonly guard?: Pick<CacheGuard, 'trusted' | 'trusts'>,
+    private readonly reader?: StateReader,
   ) {
     if (!(redis as Redis).lkSetIfNotOlder) {
       redis.defineCommand('lkSetIfNotOlder', { numberOfKeys: 1, lua: SET_IF_NOT_OLDER });
@@ -41,9 +48,11 @@ export class StateCache {
   /** One round trip: every key lives under the user's hash tag. Undecodable values count as missing. */
   async read(userId: string, sessionId: string, membershipId?: string): Promise<Partial<AuthState>> {
     if (this.guard && !this.guard.trusted) throw new Error('redis state not validated since the last (re)connection');
+    // The reader's connection is its own: the server it reaches must be one the guard validated.
+    if (this.reader && !this.guard?.trusts(this.reader.runId)) throw new Error('redis state reader not connected to a validated server');
     const keys = [this.keys.user(userId), this.keys.session(userId, sessionId)];
     if (membershipId) keys.push(this.keys.membership(userId, membershipId));
-    const [user, session, membership] = await this.redis.mget(keys);
+    const [user, session, membership] = await (this.reader ? this.reader.mget(keys) : this.redis.mget(keys));
     return {
       user: user ? codec.user.decode(user) : undefined,
       session: session ? codec.session.decode(session) : undefined,
