@@ -6,6 +6,8 @@ interface Waiting {
   resolve(reply: Reply): void;
   reject(err: Error): void;
   sentAt: number;
+  /** For an MGET: how many values it must answer (anything else breaks the connection). */
+  values?: number;
 }
 
 /** Where a `redis://` or `rediss://` URL points, and how to sign in there. */
@@ -82,15 +84,9 @@ export class StateReader {
   }
 
   /** The values of `keys` (null where missing), in one round trip. */
-  async mget(keys: readonly string[]): Promise<Array<string | null>> {
-    if (!this.connectedRunId) throw new Error('redis state reader not connected');
-    const reply = await this.send(['MGET', ...keys]);
-    if (!Array.isArray(reply) || reply.length !== keys.length || !reply.every((v) => v === null || typeof v === 'string')) {
-      const err = new RespProtocolError('MGET answered something else than one value per key');
-      this.drop(err);
-      throw err;
-    }
-    return reply as Array<string | null>;
+  mget(keys: readonly string[]): Promise<Array<string | null>> {
+    if (!this.connectedRunId) return Promise.reject(new Error('redis state reader not connected'));
+    return this.send(['MGET', ...keys], keys.length) as Promise<Array<string | null>>;
   }
 
   close(): void {
@@ -99,11 +95,11 @@ export class StateReader {
     this.drop(new Error('redis state reader closed'));
   }
 
-  private send(args: readonly string[]): Promise<Reply> {
+  private send(args: readonly string[], values?: number): Promise<Reply> {
     const socket = this.socket;
     if (!socket) return Promise.reject(new Error('redis state reader not connected'));
     return new Promise((resolve, reject) => {
-      this.waiting.push({ resolve, reject, sentAt: performance.now() });
+      this.waiting.push({ resolve, reject, sentAt: performance.now(), values });
       socket.write(encodeCommand(args));
     });
   }
@@ -154,8 +150,13 @@ export class StateReader {
       this.parser.feed(chunk, (reply) => {
         const waiting = this.waiting.shift();
         if (!waiting) throw new RespProtocolError('a reply nobody asked for');
-        if (reply instanceof RespError) waiting.reject(reply);
-        else waiting.resolve(reply);
+        if (reply instanceof RespError) return waiting.reject(reply);
+        if (waiting.values !== undefined && !isValues(reply, waiting.values)) {
+          const err = new RespProtocolError('MGET answered something else than one value per key');
+          waiting.reject(err);
+          throw err;
+        }
+        waiting.resolve(reply);
       });
     } catch (err) {
       this.drop(err as Error);
@@ -173,6 +174,9 @@ export class StateReader {
     for (const waiting of this.waiting.splice(0)) waiting.reject(err);
   }
 }
+
+const isValues = (reply: Reply, count: number): boolean =>
+  Array.isArray(reply) && reply.length === count && reply.every((v) => v === null || typeof v === 'string');
 
 function endpointOf(url: string): Endpoint {
   const u = new URL(url);

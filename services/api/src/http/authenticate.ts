@@ -2,14 +2,18 @@ import type { RequestHandler } from 'express';
 import { AppError } from '../../../../shared/src/errors/app-error';
 import type { TokenVerifier } from '../../../../shared/src/verify/token-verifier';
 
-const BEARER = /^Bearer ([^\s]+)$/;
+const SCHEME = 'Bearer ';
 
-/** Reads `Authorization: Bearer <jwt>`; undefined when absent, invalid_token when malformed. */
+/**
+ * Reads `Authorization: Bearer <token>`; undefined when absent, invalid_token when it is not a
+ * bearer token or is a service credential. The token's own form is the verifier's first check
+ * (strict compact JWS: anything else, whitespace included, is invalid_token there).
+ */
 export function bearerToken(header: string | undefined): string | undefined {
   if (header === undefined) return undefined;
-  const match = BEARER.exec(header);
-  if (!match || match[1]!.startsWith('lk_svc_')) throw new AppError('invalid_token');
-  return match[1];
+  const token = header.startsWith(SCHEME) ? header.slice(SCHEME.length) : '';
+  if (token === '' || token.startsWith('lk_svc_')) throw new AppError('invalid_token');
+  return token;
 }
 
 /** Protects a route: the full contract verification on every request, claims in `req.auth`. */
