@@ -25,7 +25,9 @@ interface Endpoint {
  * its own that speaks RESP directly. Every protected request makes this read (G1 needs it), and a
  * general client's command machinery (command objects, auto-pipelines, per-command timers,
  * promise adapters) cost about as much CPU as the rest of the verification: measured in
- * bench/RESULTS.md (P1). Everything else keeps using ioredis.
+ * bench/RESULTS.md (P1). Everything else keeps using ioredis. The reads of one turn of the event
+ * loop (under load, the requests of a whole poll: dozens) leave in one socket write, and their
+ * replies come back in one read.
  *
  * Fails fast and closed, like the `request` ioredis connection it stands beside: a read while
  * not connected, an error reply, a broken reply or no reply within `timeoutMs` rejects (the
@@ -42,6 +44,7 @@ export class StateReader {
   private parser = new RespParser();
   private readonly waiting: Waiting[] = [];
   private readonly onConnected: Array<() => void> = [];
+  private corked = false;
   private connectedRunId: string | undefined;
   private attempts = 0;
   private ended = false;
@@ -100,6 +103,15 @@ export class StateReader {
     if (!socket) return Promise.reject(new Error('redis state reader not connected'));
     return new Promise((resolve, reject) => {
       this.waiting.push({ resolve, reject, sentAt: performance.now(), values });
+      if (!this.corked) {
+        // The reads of one turn of the event loop leave in one write, at its end.
+        this.corked = true;
+        socket.cork();
+        setImmediate(() => {
+          this.corked = false;
+          socket.uncork();
+        });
+      }
       socket.write(encodeCommand(args));
     });
   }
