@@ -22,7 +22,12 @@ export async function pingAll(redis: RedisClient): Promise<void> {
 
 /** The `run_id` of a server (changes on every restart). */
 export async function runIdOf(node: Redis): Promise<string | undefined> {
-  return /run_id:(\w+)/.exec(await node.info('server'))?.[1];
+  return runIdIn(await node.info('server'));
+}
+
+/** The `run_id` named in the text of `INFO server`. */
+export function runIdIn(info: string): string | undefined {
+  return /run_id:(\w+)/.exec(info)?.[1];
 }
 
 /**

@@ -1,5 +1,6 @@
 import net from 'node:net';
 import tls from 'node:tls';
+import { runIdIn } from './nodes';
 import { encodeCommand, RespError, RespParser, RespProtocolError, type Reply } from './resp';
 
 interface Waiting {
@@ -146,7 +147,7 @@ export class StateReader {
       steps.push(this.send(['CLIENT', 'SETNAME', 'latchkey-state-reader']), this.send(['INFO', 'server']));
       // An error reply rejects its step (see `received`).
       const replies = await Promise.all(steps);
-      const runId = /run_id:(\w+)/.exec(String(replies.at(-1)))?.[1];
+      const runId = runIdIn(String(replies.at(-1)));
       if (!runId) throw new RespProtocolError('INFO server named no run_id');
       if (this.socket !== socket) return;
       this.connectedRunId = runId;
