@@ -6,7 +6,7 @@ import { z } from 'zod';
  * second spelling of the same user or event (an audit record hashed with one spelling and stored
  * with the other would fail the chain's verification).
  */
-const uuid = z.uuid().transform((id) => id.toLowerCase());
+const uuid = z.guid().transform((id) => id.toLowerCase());
 const reason = z.string().min(1).max(500);
 
 /** The `data` schema of every security event type of the contract (section 4). */

@@ -16,6 +16,8 @@ describe('TOTP MFA', () => {
     const bearer = `Bearer ${s.accessToken}`;
     const wrongPw = await h.http.post('/auth/mfa/totp/enroll').set('Authorization', bearer).send({ currentPassword: 'not my password!!' });
     expect(wrongPw.body.code).toBe('invalid_credentials');
+    // Every 401 of a protected route names its code in WWW-Authenticate (contract section 3).
+    expect(wrongPw.headers['www-authenticate']).toBe('Bearer error="invalid_token", error_description="invalid_credentials"');
     const enroll = await h.http.post('/auth/mfa/totp/enroll').set('Authorization', bearer).send({ currentPassword: PASSWORD });
     expect(enroll.status).toBe(200);
     expect(enroll.body.otpauthUri).toMatch(/^otpauth:\/\/totp\/.+secret=/);
@@ -23,6 +25,7 @@ describe('TOTP MFA', () => {
 
     const badConfirm = await h.http.post('/auth/mfa/totp/confirm').set('Authorization', bearer).send({ code: '000000' });
     expect(badConfirm.body.code).toBe('mfa_invalid');
+    expect(badConfirm.headers['www-authenticate']).toBe('Bearer error="invalid_token", error_description="mfa_invalid"');
     const confirmCode = await codeAt(secret, 0);
     const confirm = await h.http.post('/auth/mfa/totp/confirm').set('Authorization', bearer).send({ code: confirmCode });
     expect(confirm.status).toBe(200);
@@ -35,6 +38,7 @@ describe('TOTP MFA', () => {
     expect(step1.headers['set-cookie']).toBeUndefined();
     const replay = await h.http.post('/auth/mfa/verify').send({ challengeId: step1.body.challengeId, code: confirmCode });
     expect(replay.body.code).toBe('mfa_invalid');
+    expect(replay.headers['www-authenticate']).toBeUndefined(); // not a protected route
     const next = await codeAt(secret, 1);
     const ok = await h.http.post('/auth/mfa/verify').send({ challengeId: step1.body.challengeId, code: next });
     expect(ok.status).toBe(200);

@@ -56,6 +56,9 @@ describe('register and login', () => {
     const form = await h.http.post('/auth/login').type('form').send('email=a');
     expect(form.status).toBe(415);
     expect(form.body.code).toBe('unsupported_media_type');
+    const latin1 = await h.http.post('/auth/login').set('Content-Type', 'application/json; charset=latin1').send('{"email":"a@b.c"}');
+    expect(latin1.status).toBe(415);
+    expect(latin1.body.code).toBe('unsupported_media_type');
     const big = await h.http.post('/auth/login').send({ email: 'a@b.c', password: 'x'.repeat(20_000) });
     expect(big.status).toBe(413);
     expect(big.body.code).toBe('payload_too_large');
@@ -63,9 +66,12 @@ describe('register and login', () => {
 
   it('refuses an organization the user is not a member of with 403 forbidden', async () => {
     const email = await registerUser(h);
-    const res = await h.http.post('/auth/login').send({ email, password: PASSWORD, organizationId: '00000000-0000-4000-8000-000000000000' });
-    expect(res.status).toBe(403);
-    expect(res.body.code).toBe('forbidden');
+    // Any well-formed id, RFC 9562 version or not (Postgres takes both), is a membership question.
+    for (const organizationId of ['00000000-0000-4000-8000-000000000000', '00000000-0000-0000-0000-000000000001']) {
+      const res = await h.http.post('/auth/login').send({ email, password: PASSWORD, organizationId });
+      expect(res.status).toBe(403);
+      expect(res.body.code).toBe('forbidden');
+    }
   });
 
   it('refuses a cross-site login', async () => {
@@ -75,6 +81,17 @@ describe('register and login', () => {
     expect(res.body.code).toBe('csrf_invalid');
     const site = await h.http.post('/auth/login').set('Sec-Fetch-Site', 'cross-site').send({ email, password: PASSWORD });
     expect(site.body.code).toBe('csrf_invalid');
+  });
+
+  it("accepts a login from the API's own origin, under whichever host name it was reached", async () => {
+    const email = await registerUser(h);
+    const own = await h.http.post('/auth/login').set('Host', 'auth.example.test:8443').set('Origin', 'http://auth.example.test:8443').send({ email, password: PASSWORD });
+    expect(own.status).toBe(200);
+    const otherPort = await h.http.post('/auth/login').set('Host', 'auth.example.test:8443').set('Origin', 'http://auth.example.test:9999').send({ email, password: PASSWORD });
+    expect(otherPort.status).toBe(403);
+    expect(otherPort.body.code).toBe('csrf_invalid');
+    const otherScheme = await h.http.post('/auth/login').set('Host', 'auth.example.test:8443').set('Origin', 'https://auth.example.test:8443').send({ email, password: PASSWORD });
+    expect(otherScheme.body.code).toBe('csrf_invalid');
   });
 
   it('serves /me and echoes a valid request id', async () => {

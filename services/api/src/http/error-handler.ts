@@ -8,9 +8,9 @@ import { sendProblem } from './problem';
 /** Maps body-parser and other framework errors to contract codes. */
 function frameworkCode(err: { type?: string; status?: number; code?: string }): ErrorCode | undefined {
   if (err.type === 'entity.too.large') return 'payload_too_large';
-  if (err.type === 'entity.parse.failed' || err.type === 'encoding.unsupported' || err.type === 'charset.unsupported') {
-    return 'validation_failed';
-  }
+  if (err.type === 'entity.parse.failed') return 'validation_failed';
+  // A charset or content encoding the API does not read (body-parser's 415s) is a media type problem.
+  if (err.type === 'encoding.unsupported' || err.type === 'charset.unsupported') return 'unsupported_media_type';
   if (err.code === 'EBADCSRFTOKEN') return 'csrf_invalid';
   if (err.status === 415) return 'unsupported_media_type';
   if (err.status === 400) return 'validation_failed';
@@ -28,7 +28,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     if (isAppError(err)) {
       if (err.status >= 500) logger.error({ err, requestId, code: err.code, detail: err.detail }, 'request failed');
       else if (err.detail) logger.debug({ requestId, code: err.code, detail: err.detail }, 'request refused');
-      sendProblem(res, err.code, { requestId, message: err.message, detail: err.publicDetail, retryAfter: err.retryAfter });
+      sendProblem(res, err.code, { requestId, message: err.message, detail: err.publicDetail, retryAfter: err.retryAfter, bearer: req.auth !== undefined });
       return;
     }
     // Postgres or Redis down where the route needs it: a clear 503, never a 500 (R4).

@@ -6,14 +6,18 @@ const TOKEN_REFUSALS = new Set<string>([
   'session_expired', 'user_suspended', 'organization_suspended', 'membership_inactive',
 ]);
 
-/** Writes an RFC 9457 problem+json body with the contract's stable code. */
+/**
+ * Writes an RFC 9457 problem+json body with the contract's stable code. A 401 carries
+ * `WWW-Authenticate` when it refuses an access token, and on a protected route (`bearer`: the
+ * request was authenticated by one) whatever the code, as the contract asks of every such 401.
+ */
 export function sendProblem(
   res: Response,
   code: ErrorCode,
-  options: { requestId: string; message?: string; detail?: string; retryAfter?: number },
+  options: { requestId: string; message?: string; detail?: string; retryAfter?: number; bearer?: boolean },
 ): void {
   const { status, title } = ERROR_CODES[code];
-  if (TOKEN_REFUSALS.has(code)) {
+  if (TOKEN_REFUSALS.has(code) || (status === 401 && options.bearer)) {
     res.setHeader('WWW-Authenticate', `Bearer error="invalid_token", error_description="${code}"`);
   }
   if (options.retryAfter !== undefined) res.setHeader('Retry-After', String(Math.max(1, Math.ceil(options.retryAfter))));

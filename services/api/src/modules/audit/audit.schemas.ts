@@ -7,9 +7,9 @@ const id = z.string().regex(/^[1-9][0-9]{0,18}$/);
 
 /** The filters shared by the list and the export (query string). */
 export const filtersQuery = z.object({
-  organizationId: z.uuid().optional(),
-  userId: z.uuid().optional(),
-  sessionId: z.uuid().optional(),
+  organizationId: z.guid().optional(),
+  userId: z.guid().optional(),
+  sessionId: z.guid().optional(),
   type: z.string().min(1).max(100).optional(),
   severity: z.enum(['info', 'warning', 'critical']).optional(),
   from: time.optional(),
@@ -26,7 +26,7 @@ export const exportQuery = filtersQuery.extend({ format: z.enum(['ndjson', 'csv'
 export const verifyQuery = z.object({ fromId: id.optional(), toId: id.optional() });
 
 export const recordParams = z.object({ id });
-export const userParams = z.object({ userId: z.uuid() });
+export const userParams = z.object({ userId: z.guid() });
 
 /** Picks the filter fields out of a parsed query. */
 export function filtersOf(q: z.output<typeof filtersQuery>): AuditFilters {

@@ -19,8 +19,8 @@ export const registerBody = z.strictObject({
 export const loginBody = z.strictObject({
   email: z.string().max(254),
   password: passwordInput,
-  organizationId: z.uuid().optional(),
+  organizationId: z.guid().optional(),
   deviceName: z.string().trim().min(1).max(100).optional(),
 });
 
-export const switchOrganizationBody = z.strictObject({ organizationId: z.uuid() });
+export const switchOrganizationBody = z.strictObject({ organizationId: z.guid() });

@@ -20,4 +20,4 @@ export type IncomingEvent = z.output<typeof incomingEvent>;
 /** `{...event}` or `{events: [...]}` with 1 to 100 events. */
 export const postEventsBody = z.union([z.strictObject({ events: z.array(incomingEvent).min(1).max(MAX_BATCH) }), incomingEvent]);
 
-export const eventIdParams = z.object({ id: z.uuid() });
+export const eventIdParams = z.object({ id: z.guid() });

@@ -16,7 +16,7 @@ export const createOrganizationBody = z.strictObject({
 
 /** `POST /v1/organizations/:id/members`. */
 export const addMemberBody = z.strictObject({
-  userId: z.uuid(),
+  userId: z.guid(),
   role: z.string().regex(ROLE_NAME),
 });
 
@@ -25,12 +25,12 @@ export const putRoleBody = z.strictObject({
   permissions: z.array(z.string().regex(PERMISSION)).max(200),
 });
 
-export const organizationParams = z.object({ id: z.uuid() });
-export const roleParams = z.object({ id: z.uuid(), role: z.string().regex(ROLE_NAME) });
+export const organizationParams = z.object({ id: z.guid() });
+export const roleParams = z.object({ id: z.guid(), role: z.string().regex(ROLE_NAME) });
 
 /** `GET /v1/organizations/:id/members` paging: keyset on the membership id. */
 export const listMembersQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).default(100),
-  cursor: z.uuid().optional(),
+  cursor: z.guid().optional(),
   status: z.enum(['active', 'removed', 'all']).default('all'),
 });

@@ -6,7 +6,7 @@ import { contextOf } from '../../http/request-context';
 import { parse } from '../../http/validate';
 import { SessionsService } from './sessions.service';
 
-const sessionParams = z.object({ id: z.uuid() });
+const sessionParams = z.object({ id: z.guid() });
 
 /** `/sessions`: a user's own devices, listed and revoked one by one. */
 export function sessionsRoutes(deps: ApiDeps): Router {
