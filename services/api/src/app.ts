@@ -8,6 +8,7 @@ import { requestTimer } from './http/metrics';
 import { registerOperationalMetrics } from './http/operational-metrics';
 import { noStore } from './http/no-store';
 import { requestId } from './http/request-id';
+import { storableUrl } from './http/storable-url';
 import { auditRoutes } from './modules/audit/audit.routes';
 import { authRoutes } from './modules/auth/auth.routes';
 import { browserRoutes } from './modules/browser/browser.routes';
@@ -31,6 +32,7 @@ export function createApp(deps: ApiDeps): Express {
   app.set('query parser', 'simple');
   app.use(requestId);
   app.use(requestTimer(deps.metrics));
+  app.use(storableUrl);
   app.use(
     helmet({
       contentSecurityPolicy: {

@@ -1,5 +1,6 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
 import { AppError } from '../errors/app-error';
+import { isBigintId } from '../validation/storable';
 import { auditHeadBound, keysetOf, whereOf, type AuditFilters } from './audit-filters';
 import { AUDIT_COLUMNS, toAuditRecord, type AuditRecord, type AuditRow } from './audit-record';
 
@@ -22,7 +23,7 @@ export function encodeCursor(lastId: string): string {
 export function decodeCursor(cursor: string): string {
   try {
     const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { v?: number; b?: unknown };
-    if (value.v === 1 && typeof value.b === 'string' && /^[1-9][0-9]{0,18}$/.test(value.b)) return value.b;
+    if (value.v === 1 && typeof value.b === 'string' && isBigintId(value.b)) return value.b;
   } catch {
     // fall through
   }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { instant, storableText } from '../validation/storable';
 
 /**
  * A uuid in its canonical lower-case form. Postgres stores uuids that way, and Redis keys, claims
@@ -7,7 +8,7 @@ import { z } from 'zod';
  * with the other would fail the chain's verification).
  */
 const uuid = z.guid().transform((id) => id.toLowerCase());
-const reason = z.string().min(1).max(500);
+const reason = storableText.min(1).max(500);
 
 /** The `data` schema of every security event type of the contract (section 4). */
 export const EVENT_DATA = {
@@ -20,10 +21,10 @@ export const EVENT_DATA = {
   'refresh_token.reused': z.strictObject({
     sessionId: uuid,
     userId: uuid,
-    ip: z.string().max(64).optional(),
-    userAgent: z.string().max(512).optional(),
+    ip: storableText.max(64).optional(),
+    userAgent: storableText.max(512).optional(),
   }),
-  'membership.role_changed': z.strictObject({ organizationId: uuid, userId: uuid, role: z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/) }),
+  'membership.role_changed': z.strictObject({ organizationId: uuid, userId: uuid, role: storableText.regex(/^[a-z][a-z0-9_-]{0,63}$/) }),
   'membership.removed': z.strictObject({ organizationId: uuid, userId: uuid }),
   'organization.suspended': z.strictObject({ organizationId: uuid, reason: reason.optional() }),
   'organization.reinstated': z.strictObject({ organizationId: uuid, reason: reason.optional() }),
@@ -34,14 +35,14 @@ export const EVENT_DATA = {
   ]),
   // Audit-only events the API records through the outbox (not accepted from product backends).
   'auth.login_succeeded': z.strictObject({ userId: uuid, sessionId: uuid, organizationId: uuid.optional() }),
-  'auth.login_failed': z.strictObject({ userId: uuid.optional(), reason: z.string().max(100) }),
+  'auth.login_failed': z.strictObject({ userId: uuid.optional(), reason: storableText.max(100) }),
   'auth.logout': z.strictObject({ userId: uuid, sessionId: uuid }),
   // The audit log's own export (internal: written by the API's export route, never by backends).
   'audit.exported': z.strictObject({
     format: z.enum(['ndjson', 'csv']),
     organizationId: uuid.optional(),
     userId: uuid.optional(),
-    filters: z.record(z.string().max(40), z.string().max(200)),
+    filters: z.record(storableText.max(40), storableText.max(200)),
   }),
 } as const;
 
@@ -51,18 +52,18 @@ export const EVENT_TYPES = Object.keys(EVENT_DATA) as EventType[];
 /** Types a product backend may send to `POST /v1/events`. */
 export const PUBLIC_EVENT_TYPES = EVENT_TYPES.filter((t) => !t.startsWith('auth.') && !t.startsWith('audit.')) as EventType[];
 
-export const actorSchema = z.strictObject({ type: z.enum(['user', 'service', 'system']), id: z.string().min(1).max(200) });
+export const actorSchema = z.strictObject({ type: z.enum(['user', 'service', 'system']), id: storableText.min(1).max(200) });
 
 const envelopeBase = {
   id: uuid,
   version: z.literal(1),
-  occurredAt: z.iso.datetime({ offset: true }),
-  source: z.string().min(1).max(200),
+  occurredAt: instant,
+  source: storableText.min(1).max(200),
   actor: actorSchema,
-  requestId: z.string().max(128).optional(),
-  idempotencyKey: z.string().min(1).max(200).optional(),
-  ip: z.string().max(64).optional(),
-  userAgent: z.string().max(512).optional(),
+  requestId: storableText.max(128).optional(),
+  idempotencyKey: storableText.min(1).max(200).optional(),
+  ip: storableText.max(64).optional(),
+  userAgent: storableText.max(512).optional(),
 };
 
 /** The envelope, validated at enqueue and again in the worker: one schema for both. */

@@ -1,4 +1,5 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { ZodError } from 'zod';
 import { AppError, isAppError } from '../../../../shared/src/errors/app-error';
 import type { ErrorCode } from '../../../../shared/src/errors/codes';
 import { isDependencyUnavailable } from '../../../../shared/src/errors/unavailable';
@@ -35,6 +36,13 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     if (isDependencyUnavailable(err)) {
       logger.warn({ requestId, err: String(err) }, 'dependency unavailable');
       sendProblem(res, 'service_unavailable', { requestId });
+      return;
+    }
+    // A value built from the request that an inner schema refused (an event field, say): the
+    // request's fault, answered as such; logged, as the route's own validation should have caught it.
+    if (err instanceof ZodError) {
+      logger.warn({ requestId, issues: err.issues.map((i) => ({ path: i.path, code: i.code })) }, 'input refused by an inner schema');
+      sendProblem(res, 'validation_failed', { requestId });
       return;
     }
     const code = frameworkCode(err ?? {});

@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { AUDIT_DEFAULT_LIMIT, AUDIT_MAX_LIMIT } from '../../../../../shared/src/audit/audit-query';
 import type { AuditFilters } from '../../../../../shared/src/audit/audit-filters';
+import { bigintId, instant } from '../../../../../shared/src/validation/storable';
 
-const time = z.iso.datetime({ offset: true }).transform((v) => new Date(v));
-const id = z.string().regex(/^[1-9][0-9]{0,18}$/);
+const time = instant.transform((v) => new Date(v));
+const id = bigintId;
 
 /** The filters shared by the list and the export (query string). */
 export const filtersQuery = z.object({

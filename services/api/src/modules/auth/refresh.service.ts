@@ -77,7 +77,7 @@ export class RefreshService {
           requestId: ctx.requestId,
           ip: ctx.ip,
           userAgent: ctx.userAgent,
-          data: { sessionId: row.session_id, userId: row.user_id, ...(ctx.ip ? { ip: ctx.ip.slice(0, 64) } : {}), ...(ctx.userAgent ? { userAgent: ctx.userAgent } : {}) },
+          data: { sessionId: row.session_id, userId: row.user_id, ...(ctx.ip ? { ip: ctx.ip } : {}), ...(ctx.userAgent ? { userAgent: ctx.userAgent } : {}) },
         });
         await insertOutboxEvent(db, t, event);
         events.push(event);

@@ -1,17 +1,14 @@
-import express, { Router, type RequestHandler } from 'express';
+import { Router } from 'express';
 import { AppError } from '../../../../../shared/src/errors/app-error';
 import type { ApiDeps } from '../../deps';
 import { requireServiceScope } from '../../http/authenticate-service';
+import { jsonBodyUpTo } from '../../http/json-body';
 import { parse } from '../../http/validate';
 import { eventIdParams, postEventsBody } from './events.schemas';
 import { EventsService } from './events.service';
 
 /** A batch of 100 events may exceed the default 16 KiB; this route accepts up to 256 KiB of JSON. */
-const parseBatch = express.json({ limit: '256kb', strict: true, type: () => true });
-const batchBody: RequestHandler = (req, res, next) => {
-  if (!req.is('application/json') && !req.is('application/*+json')) return next(new AppError('unsupported_media_type'));
-  parseBatch(req, res, next);
-};
+const batchBody = jsonBodyUpTo('256kb');
 
 /** `/v1/events`: product backends send security events (scope `events:write`) and follow them. */
 export function eventsRoutes(deps: ApiDeps): Router {

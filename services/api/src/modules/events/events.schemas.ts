@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PUBLIC_EVENT_TYPES } from '../../../../../shared/src/events/schemas';
+import { instant } from '../../../../../shared/src/validation/storable';
 
 /** At most this many events per `POST /v1/events`. */
 export const MAX_BATCH = 100;
@@ -12,7 +13,7 @@ export const incomingEvent = z.strictObject({
   type: z.enum(PUBLIC_EVENT_TYPES as [string, ...string[]]),
   data: z.record(z.string(), z.unknown()),
   idempotencyKey: z.string().min(1).max(200).optional(),
-  occurredAt: z.iso.datetime({ offset: true }).optional(),
+  occurredAt: instant.optional(),
 });
 
 export type IncomingEvent = z.output<typeof incomingEvent>;

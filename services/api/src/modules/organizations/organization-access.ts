@@ -8,7 +8,7 @@ import { requireServiceScope } from '../../http/authenticate-service';
 
 /** Who is managing an organization: a product backend (every organization) or a member (its own). */
 export type OrganizationActor =
-  | { type: 'service'; id: string; name: string }
+  | { type: 'service'; id: string }
   | { type: 'user'; userId: string; organizationId: string; permissions: string[] };
 
 declare global {
@@ -33,7 +33,7 @@ export function organizationAccess(deps: ApiDeps, scope: ServiceScope, permissio
     if (/^Bearer lk_svc_/.test(req.get('authorization') ?? '')) {
       return service(req, res, (err?: unknown) => {
         if (err) return next(err);
-        req.organizationActor = { type: 'service', id: req.service!.id, name: req.service!.name };
+        req.organizationActor = { type: 'service', id: req.service!.id };
         next();
       });
     }

@@ -84,9 +84,9 @@ export class OrganizationsService {
       const event = buildEvent({
         type: 'organization.permissions_changed',
         source: 'api',
-        actor: actor.type === 'service' ? { type: 'service', id: actor.name } : { type: 'user', id: actor.userId },
+        actor: actor.type === 'service' ? { type: 'service', id: actor.id } : { type: 'user', id: actor.userId },
         requestId: ctx.requestId,
-        ...(ctx.ip ? { ip: ctx.ip.slice(0, 64) } : {}),
+        ...(ctx.ip ? { ip: ctx.ip } : {}),
         ...(ctx.userAgent ? { userAgent: ctx.userAgent } : {}),
         data: { organizationId },
       });
