@@ -8,16 +8,19 @@ import { confirmBody, disableBody, enrollBody, verifyBody } from '../mfa/mfa.sch
 import { addMemberBody, createOrganizationBody, putRoleBody } from '../organizations/organizations.schemas';
 import { changePasswordBody, forgotPasswordBody, resetPasswordBody, verifyEmailBody } from '../passwords/passwords.schemas';
 
-type Auth = 'none' | 'bearer' | 'cookie' | 'service';
+/** `member`: a service credential with the scope, or a user access token whose role grants the permission. */
+type Auth = 'none' | 'bearer' | 'cookie' | 'service' | 'member';
 interface Operation {
   method: 'get' | 'post' | 'put' | 'delete';
   path: string;
   summary: string;
   auth: Auth;
   scope?: string;
+  /** For `member`: the permission a user's role must grant (one of them). */
+  permission?: string;
   body?: z.ZodType;
   query?: z.ZodObject;
-  ok: { status: number; description: string; schema?: Record<string, unknown> };
+  ok: { status: number; description: string; schema?: Record<string, unknown>; contentType?: string };
 }
 
 const loginResponse = {
@@ -60,15 +63,20 @@ const OPERATIONS: Operation[] = [
   { method: 'get', path: '/v1/events/{id}', summary: 'Processing status of an event', auth: 'service', scope: 'events:write', ok: { status: 200, description: '`{id, type, status, processedAt?, error?}`' } },
   { method: 'post', path: '/v1/introspect', summary: 'RFC 7662 token introspection', auth: 'service', scope: 'introspect', body: z.strictObject({ token: z.string() }), ok: { status: 200, description: '`{active, ...}`' } },
   { method: 'post', path: '/v1/organizations', summary: 'Create an organization', auth: 'service', scope: 'organizations:write', body: createOrganizationBody, ok: { status: 201, description: 'Created' } },
-  { method: 'post', path: '/v1/organizations/{id}/members', summary: 'Add a member', auth: 'service', scope: 'organizations:write', body: addMemberBody, ok: { status: 201, description: 'Created' } },
-  { method: 'get', path: '/v1/organizations/{id}/members', summary: 'List members with roles', auth: 'service', scope: 'organizations:read', ok: { status: 200, description: 'Members' } },
-  { method: 'put', path: '/v1/organizations/{id}/roles/{role}', summary: 'Define or change a custom role', auth: 'service', scope: 'organizations:write', body: putRoleBody, ok: { status: 200, description: 'The role' } },
-  { method: 'get', path: '/v1/audit-logs', summary: 'Search the audit log (newest first, cursor pages)', auth: 'service', scope: 'audit:read', query: listQuery, ok: { status: 200, description: '`{items, nextCursor}`' } },
-  { method: 'get', path: '/v1/audit-logs/export', summary: 'Stream the audit log as NDJSON or CSV', auth: 'service', scope: 'audit:read', query: exportQuery, ok: { status: 200, description: 'A stream' } },
-  { method: 'get', path: '/v1/audit-logs/verify', summary: 'Check the hash chain', auth: 'service', scope: 'audit:read', query: verifyQuery, ok: { status: 200, description: '`{ok, checked, firstBrokenId?}`' } },
+  { method: 'post', path: '/v1/organizations/{id}/members', summary: 'Add a member', auth: 'member', scope: 'organizations:write', permission: 'members:manage', body: addMemberBody, ok: { status: 201, description: 'Created' } },
+  { method: 'get', path: '/v1/organizations/{id}/members', summary: 'List members with roles', auth: 'member', scope: 'organizations:read', permission: 'members:read', ok: { status: 200, description: 'Members' } },
+  { method: 'put', path: '/v1/organizations/{id}/roles/{role}', summary: 'Define or change a custom role', auth: 'member', scope: 'organizations:write', permission: 'members:manage', body: putRoleBody, ok: { status: 200, description: 'The role (201 when it was created)' } },
+  { method: 'get', path: '/v1/audit-logs', summary: 'Search the audit log (newest first, cursor pages)', auth: 'member', scope: 'audit:read', permission: 'audit:read', query: listQuery, ok: { status: 200, description: '`{items, nextCursor}`' } },
+  { method: 'get', path: '/v1/audit-logs/export', summary: 'Stream the audit log as NDJSON or CSV', auth: 'member', scope: 'audit:read', permission: 'audit:read', query: exportQuery, ok: { status: 200, description: 'A stream' } },
+  { method: 'get', path: '/v1/audit-logs/verify', summary: 'Check the hash chain', auth: 'member', scope: 'audit:read', permission: 'audit:read', query: verifyQuery, ok: { status: 200, description: '`{ok, checked, firstBrokenId?}`' } },
+  { method: 'get', path: '/v1/audit-logs/{id}', summary: 'One audit record', auth: 'member', scope: 'audit:read', permission: 'audit:read', ok: { status: 200, description: 'The record' } },
+  { method: 'get', path: '/v1/audit-logs/users/{userId}/sessions', summary: "A user's sessions, for an investigation", auth: 'member', scope: 'audit:read', permission: 'audit:read', ok: { status: 200, description: '`{sessions}`' } },
+  { method: 'get', path: '/console', summary: 'The security console (search, export, sessions, chain status)', auth: 'none', ok: { status: 200, description: 'A web page', contentType: 'text/html' } },
+  { method: 'get', path: '/console/memberships', summary: "The console's organizations of the signed-in user", auth: 'bearer', ok: { status: 200, description: '`{memberships}`' } },
   { method: 'get', path: '/healthz', summary: 'The process answers', auth: 'none', ok: { status: 200, description: 'Alive' } },
   { method: 'get', path: '/readyz', summary: 'Postgres, Redis, queue and migrations are ready', auth: 'none', ok: { status: 200, description: 'Ready (503 when not)' } },
-  { method: 'get', path: '/metrics', summary: 'Prometheus metrics', auth: 'none', ok: { status: 200, description: 'Prometheus text' } },
+  { method: 'get', path: '/metrics', summary: 'Prometheus metrics', auth: 'none', ok: { status: 200, description: 'Prometheus text', contentType: 'text/plain' } },
+  { method: 'get', path: '/openapi.json', summary: 'This document', auth: 'none', ok: { status: 200, description: 'OpenAPI 3.1' } },
 ];
 
 const jsonSchema = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' });
@@ -78,6 +86,7 @@ const SECURITY: Record<Auth, Array<Record<string, string[]>>> = {
   bearer: [{ accessToken: [] }],
   cookie: [{ refreshCookie: [] }, { accessToken: [] }],
   service: [{ serviceCredential: [] }],
+  member: [{ serviceCredential: [] }, { accessToken: [] }],
 };
 
 /** Builds the OpenAPI 3.1 document of the whole API (served at `/openapi.json`). */
@@ -92,10 +101,15 @@ export function buildOpenApi(serverUrl: string): Record<string, unknown> {
       summary: op.summary,
       security: SECURITY[op.auth],
       ...(op.scope ? { 'x-required-scope': op.scope } : {}),
+      ...(op.permission ? { 'x-required-permission': op.permission } : {}),
       ...(parameters.length ? { parameters } : {}),
       ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(op.body) } } } } : {}),
       responses: {
-        [op.ok.status]: { description: op.ok.description, ...(op.ok.schema ? { content: { 'application/json': { schema: op.ok.schema } } } : {}) },
+        [op.ok.status]: {
+          description: op.ok.description,
+          ...(op.ok.schema ? { content: { 'application/json': { schema: op.ok.schema } } } : {}),
+          ...(op.ok.contentType ? { content: { [op.ok.contentType]: {} } } : {}),
+        },
         default: { description: 'An error', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } },
       },
     };
