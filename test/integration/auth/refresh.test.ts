@@ -88,7 +88,16 @@ describe('refresh rotation', () => {
     const old = s.jar.header();
     const out = await h.http.post('/auth/logout').set('Cookie', old).set('X-CSRF-Token', s.csrf);
     expect(out.status).toBe(204);
-    expect((out.headers['set-cookie'] as unknown as string[]).join(';')).toMatch(/__Host-lk_rt=;/);
+    const cleared = (out.headers['set-cookie'] as unknown as string[]).find((c) => c.startsWith('__Host-lk_rt='))!;
+    expect(cleared).toMatch(/^__Host-lk_rt=;/);
+    for (const flag of ['Max-Age=0', 'Expires=Thu, 01 Jan 1970 00:00:00 GMT', 'Path=/', 'HttpOnly', 'Secure', 'SameSite=Strict']) expect(cleared).toContain(flag);
+    // Signing out again, the refresh cookie gone (or mangled), is the same 204: nothing is left to revoke.
+    const csrfOnly = old.split('; ').filter((c) => !c.startsWith('__Host-lk_rt=')).join('; ');
+    for (const cookie of [csrfOnly, `${csrfOnly}; __Host-lk_rt=not-a-token`]) {
+      const again = await h.http.post('/auth/logout').set('Cookie', cookie).set('X-CSRF-Token', s.csrf);
+      expect(again.status).toBe(204);
+    }
+    expect((await h.http.post('/auth/logout').set('Cookie', csrfOnly)).body.code).toBe('csrf_invalid');
     const res = await h.http.post('/auth/refresh').set('Cookie', old).set('X-CSRF-Token', s.csrf);
     expect(res.body.code).toBe('session_revoked');
     const [rows] = await h.deps.db.query("SELECT 1 FROM events WHERE type = 'refresh_token.reused' AND data->>'sessionId' = :sid", {

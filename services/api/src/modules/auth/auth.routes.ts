@@ -78,7 +78,10 @@ export function authRoutes(deps: ApiDeps): Router {
       if (req.auth) {
         await sessions.revoke(req.auth.sub, req.auth.sid, 'logout', ctx);
       } else {
-        const outcome = await sessionOfCookie(deps, refreshCookie(req));
+        // Signing out is idempotent: without a (well-formed, known) cookie there is nothing left to
+        // revoke, and the answer is the same 204 that clears whatever the browser still holds.
+        const presented = presentedRefreshToken(req);
+        const outcome = presented ? await sessionOfCookie(deps, presented) : undefined;
         if (outcome) await sessions.revoke(outcome.userId, outcome.sessionId, 'logout', ctx);
       }
       clearRefreshCookie(res);
@@ -112,9 +115,15 @@ export function authRoutes(deps: ApiDeps): Router {
   return router;
 }
 
-function refreshCookie(req: Request): string {
+/** The refresh cookie when it has the form of one of our tokens. */
+function presentedRefreshToken(req: Request): string | undefined {
   const token: unknown = req.cookies?.[REFRESH_COOKIE];
-  if (typeof token !== 'string' || !/^[A-Za-z0-9_-]{43,128}$/.test(token)) throw new AppError('refresh_token_invalid');
+  return typeof token === 'string' && /^[A-Za-z0-9_-]{43,128}$/.test(token) ? token : undefined;
+}
+
+function refreshCookie(req: Request): string {
+  const token = presentedRefreshToken(req);
+  if (!token) throw new AppError('refresh_token_invalid');
   return token;
 }
 

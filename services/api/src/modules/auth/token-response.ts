@@ -53,8 +53,11 @@ export function setRefreshCookie(res: Response, token: string, maxAgeMs: number)
   res.cookie(REFRESH_COOKIE, token, { ...cookieBase, maxAge: maxAgeMs });
 }
 
+/** The cookie's deletion, said both ways clients understand (Max-Age=0 and an Expires in the past). */
+const CLEARED_REFRESH_COOKIE = `${REFRESH_COOKIE}=; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; Secure; SameSite=Strict`;
+
 export function clearRefreshCookie(res: Response): void {
-  res.clearCookie(REFRESH_COOKIE, cookieBase);
+  res.append('Set-Cookie', CLEARED_REFRESH_COOKIE);
 }
 
 export function toPublicUser(u: { id: string; email: string; name: string | null; emailVerifiedAt?: Date | null; email_verified_at?: Date | null }): PublicUser {
