@@ -6,6 +6,7 @@ import type { TokenRefusal } from '../errors/codes';
 import { createKeys, type Keys } from '../redis/keys';
 import { SignatureVerifier } from '../tokens/access-token';
 import { cacheIsBehind, evaluate, type AccessClaims, type AuthState } from '../verify/auth-state';
+import { CacheGuard } from '../verify/cache-guard';
 import { StateCache } from '../verify/state-cache';
 import { introspect, type IntrospectionOptions } from './introspection-client';
 
@@ -56,7 +57,9 @@ export class KitVerifier {
       algorithms: options.algorithms ?? ['ES256'],
     });
     this.keys = createKeys(options.keyPrefix ?? 'lk');
-    this.cache = new StateCache(options.redis, this.keys);
+    // Trusted only once Latchkey has validated the server it reaches: a Redis restored from an old
+    // snapshot would otherwise show revoked sessions as live until Latchkey dropped them (G4, G5).
+    this.cache = new StateCache(options.redis, this.keys, new CacheGuard(options.redis, this.keys, undefined, { observeOnly: true }));
   }
 
   /** The claims of an acceptable token; otherwise an AppError with the contract's refusal code. */

@@ -18,6 +18,11 @@ import { masters, runIdOf, unlinkMatchingOnNode } from '../redis/nodes';
  * false and verification reads Postgres.
  *
  * The record (`validatedInstance`) is the sorted, comma-separated list of the validated run ids.
+ *
+ * A product backend's kit (`observeOnly`) reads Latchkey's Redis but never writes it: it trusts the
+ * state only once every master's run id is recorded, which a Latchkey process does after dropping
+ * the state of a restarted master; until then it checks again every 500 ms and verifies through
+ * introspection (or refuses with 503) meanwhile.
  */
 export class CacheGuard {
   private trustedRunIds: string[] | undefined;
@@ -31,6 +36,7 @@ export class CacheGuard {
     private readonly redis: RedisClient,
     private readonly keys: Keys,
     private readonly logger?: Logger,
+    private readonly options: { observeOnly?: boolean } = {},
   ) {
     const distrust = () => {
       this.generation++;
@@ -104,6 +110,7 @@ export class CacheGuard {
       const recorded = new Set(recordedValue ? recordedValue.split(',') : []);
       const unknown = nodes.filter((_, i) => !recorded.has(current[i]!));
       const record = [...current].sort().join(',');
+      if (unknown.length && this.options.observeOnly) return undefined; // not yet validated by Latchkey
       if (unknown.length) {
         const pattern = this.keys.userStatePattern();
         const dropped = (await Promise.all(unknown.map((node) => unlinkMatchingOnNode(node, pattern)))).reduce((a, b) => a + b, 0);

@@ -17,6 +17,8 @@ let org: string;
 
 beforeAll(async () => {
   h = await startHarness();
+  // Every productApp() is a verifier of its own, whose cache guard listens to this shared client.
+  h.deps.redis.setMaxListeners(100);
   latchkey = await listen(h);
   writer = await serviceCredential(['organizations:write', 'organizations:read']);
   introspector = await serviceCredential(['introspect']);
@@ -112,6 +114,37 @@ describe('createVerifier', () => {
     const revoked = await productApp({ redis: dead }).get('/whoami').set('Authorization', bearer(s.accessToken));
     expect(revoked.status).toBe(401);
     dead.disconnect();
+  });
+
+  it('does not trust a Redis server Latchkey has not validated (restored from a snapshot, say) until Latchkey has', async () => {
+    const s = await signIn(h);
+    expect((await h.http.get('/me').set('Authorization', bearer(s.accessToken))).status).toBe(200); // fills Redis
+    const sessionKey = h.deps.keys.session(s.userId, s.sessionId);
+    const live = (await h.deps.redis.get(sessionKey))!;
+    await h.http.post('/auth/logout').set('Authorization', bearer(s.accessToken));
+    // As after a restore from a snapshot taken before the logout: the session shows live again, and
+    // the server's run id is not among those Latchkey validated (and dropped the state of).
+    const record = h.deps.keys.validatedInstance();
+    const validated = (await h.deps.redis.get(record))!;
+    expect(validated).toBeTruthy();
+    await h.deps.redis.set(sessionKey, live);
+    await h.deps.redis.set(record, 'a-server-restored-elsewhere');
+    try {
+      const unvalidated = await productApp({ introspection: false }).get('/whoami').set('Authorization', bearer(s.accessToken));
+      expect(unvalidated.status).toBe(503);
+    } finally {
+      await h.deps.redis.set(record, validated);
+    }
+    // Once Latchkey's record names the server again, the kit trusts its state (re-checked every 500 ms).
+    const t = await signIn(h);
+    expect((await h.http.get('/me').set('Authorization', bearer(t.accessToken))).status).toBe(200); // fills Redis
+    const app = productApp({ introspection: false });
+    let status = 0;
+    for (let i = 0; i < 40 && status !== 200; i++) {
+      status = (await app.get('/whoami').set('Authorization', bearer(t.accessToken))).status;
+      if (status !== 200) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(status).toBe(200);
   });
 });
 
