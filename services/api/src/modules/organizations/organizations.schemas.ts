@@ -29,7 +29,7 @@ export const organizationParams = z.object({ id: z.guid() });
 export const roleParams = z.object({ id: z.guid(), role: z.string().regex(ROLE_NAME) });
 
 /** `GET /v1/organizations/:id/members` paging: keyset on the membership id. */
-export const listMembersQuery = z.strictObject({
+export const listMembersQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(100),
   cursor: z.guid().optional(),
   status: z.enum(['active', 'removed', 'all']).default('all'),
