@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
-import { QueryTypes, type Sequelize } from 'sequelize';
+import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 import { deriveKey, seal, unseal } from './sealing';
+import { announceSigningKeysChanged } from './signing-key-notices';
 
 export type SigningAlgorithm = 'ES256' | 'EdDSA' | 'RS256';
 
@@ -26,8 +27,12 @@ interface KeyRow {
 
 const keyGenOptions = { ES256: {}, EdDSA: { crv: 'Ed25519' }, RS256: { modulusLength: 2048 } } as const;
 
-/** Creates a key pair and stores it, private part sealed with the key-encryption secret. */
-export async function createSigningKey(db: Sequelize, alg: SigningAlgorithm, secret: string): Promise<string> {
+/**
+ * Creates a key pair and stores it, private part sealed with the key-encryption secret; running
+ * processes hear of it when `transaction` (or, without one, the insert's own) commits.
+ */
+export async function createSigningKey(db: Sequelize, alg: SigningAlgorithm, secret: string, transaction?: Transaction): Promise<string> {
+  if (!transaction) return db.transaction((t) => createSigningKey(db, alg, secret, t));
   const { publicKey, privateKey } = await generateKeyPair(alg, { ...keyGenOptions[alg], extractable: true });
   const kid = `${new Date().toISOString().slice(0, 10)}-${randomUUID().slice(0, 8)}`;
   const publicJwk = { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' };
@@ -35,23 +40,29 @@ export async function createSigningKey(db: Sequelize, alg: SigningAlgorithm, sec
   const sealed = seal(Buffer.from(JSON.stringify(privateJwk)), deriveKey(secret, 'signing-keys'));
   await db.query('INSERT INTO signing_keys (kid, alg, public_jwk, private_jwk_sealed) VALUES (:kid, :alg, :jwk, :sealed)', {
     replacements: { kid, alg, jwk: JSON.stringify(publicJwk), sealed },
+    transaction,
   });
+  await announceSigningKeysChanged(db, transaction);
   return kid;
 }
 
 /**
  * Rotation: a new key becomes the signing key, the previous ones are marked retired (they stay
  * published for `verifyWindow` seconds so tokens they signed keep verifying), and keys retired
- * longer ago than that are deleted.
+ * longer ago than that are deleted. One transaction, so a process sees, and hears of, the whole
+ * change at once or none of it.
  */
 export async function rotateSigningKeys(db: Sequelize, alg: SigningAlgorithm, secret: string, verifyWindow: number) {
-  const kid = await createSigningKey(db, alg, secret);
-  await db.query('UPDATE signing_keys SET retired_at = now() WHERE retired_at IS NULL AND kid <> :kid', { replacements: { kid } });
-  const [, deleted] = await db.query(
-    `DELETE FROM signing_keys WHERE retired_at < now() - make_interval(secs => :window)`,
-    { replacements: { window: verifyWindow } },
-  );
-  return { kid, deleted: Number((deleted as { rowCount?: number })?.rowCount ?? 0) };
+  return db.transaction(async (transaction) => {
+    const kid = await createSigningKey(db, alg, secret, transaction);
+    await db.query('UPDATE signing_keys SET retired_at = now() WHERE retired_at IS NULL AND kid <> :kid', { replacements: { kid }, transaction });
+    const [, deleted] = await db.query(
+      `DELETE FROM signing_keys WHERE retired_at < now() - make_interval(secs => :window)`,
+      { replacements: { window: verifyWindow }, transaction },
+    );
+    await announceSigningKeysChanged(db, transaction);
+    return { kid, deleted: Number((deleted as { rowCount?: number })?.rowCount ?? 0) };
+  });
 }
 
 /** Every key still inside its verification window, newest first. */
