@@ -61,6 +61,8 @@ export async function createDeps(
     secret: config.jwt.keyEncryptionSecret,
     verifyWindow: config.jwt.keyVerifyWindow,
     createIfMissing: !config.isProduction,
+    noticesFrom: config.databaseUrl,
+    logger,
   });
   await keyRing.start();
   const stateReader = StateReader.serves(redisUrl) ? new StateReader(redisUrl) : undefined;
@@ -97,7 +99,7 @@ export async function createDeps(
     mailer: createMailTransport(config.mail, logger),
     metrics,
     async close() {
-      keyRing.stop();
+      await keyRing.stop();
       await withTimeout(producer.close().catch(() => undefined), 2_000);
       stateReader?.close();
       redis.disconnect();
