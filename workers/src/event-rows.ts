@@ -8,6 +8,12 @@ import type { SecurityEvent } from '../../shared/src/events/schemas';
 export const TRANSIENT_FAILURE = 'internal_error: processing failed';
 
 /**
+ * The error of an event whose every attempt failed transiently: it is failed for good, with its
+ * `event.rejected` record (event-rejections.ts), and no later delivery applies it.
+ */
+export const EXHAUSTED_FAILURE = 'internal_error: processing failed; retries exhausted';
+
+/**
  * Rows a delivery may still act on: not claimed yet (`processed_at` is set by the claim), and
  * pending or failed only transiently (never rejected).
  */
@@ -76,10 +82,14 @@ export function eventChainAppender(db: Sequelize): ChainAppender {
   return new ChainAppender(db, (eventIds) => `UPDATE events SET status = 'processed' WHERE id = ANY(${eventIds})`);
 }
 
-/** A transient failure: the row stays pending (attempts left) or becomes failed (the last one). */
-export async function markFailure(db: Sequelize, eventId: string, final: boolean): Promise<void> {
-  await db.query(`UPDATE events SET error = :transient, status = CASE WHEN :final THEN 'failed' ELSE status END WHERE id = :id AND ${OPEN}`, {
-    replacements: { id: eventId, transient: TRANSIENT_FAILURE, final },
+/**
+ * A transient failure: the row notes it and stays open (pending). After the last attempt the event
+ * is rejected instead (`rejectExhausted`); only when that cannot be written either (Postgres down)
+ * does the row stay pending with no attempt left, and the outbox relay gives it a new round.
+ */
+export async function markFailure(db: Sequelize, eventId: string): Promise<void> {
+  await db.query(`UPDATE events SET error = :transient WHERE id = :id AND ${OPEN}`, {
+    replacements: { id: eventId, transient: TRANSIENT_FAILURE },
   });
 }
 

@@ -1,18 +1,15 @@
 import { UnrecoverableError, type Job } from 'bullmq';
-import { z } from 'zod';
-import { appendAuditRecord } from '../../shared/src/audit/audit-writer';
 import { isAppError } from '../../shared/src/errors/app-error';
 import { parseEvent, type SecurityEvent } from '../../shared/src/events/schemas';
 import { batchesOf, writeCommitted } from './apply-batches';
-import { markFailure, markRejected } from './event-rows';
+import { rejectEvent, rejectExhausted, rejectMalformed } from './event-rejections';
+import { markFailure } from './event-rows';
 import type { HandlerContext, HandlerRegistry, WriteThrough } from './handler';
 import type { WorkerMetrics } from './metrics';
 import { REVOKING_TYPES } from './metrics';
 import { HANDLERS, handlerFor } from './registry';
 
 export type Outcome = 'applied' | 'duplicate';
-
-const isUuid = (v: unknown): v is string => z.uuid().safeParse(v).success;
 
 /**
  * Processes one delivery of a security event:
@@ -30,7 +27,10 @@ const isUuid = (v: unknown): v is string => z.uuid().safeParse(v).success;
  *    Records staged by a crashed process are chained by any worker's drain a few seconds later.
  * A handler's AppError of a client kind (not_found, validation_failed...) is permanent: it is
  * audited as `event.rejected` for that event id and fails without retries. Anything else is
- * transient and rethrown for BullMQ's exponential backoff.
+ * transient and rethrown for BullMQ's exponential backoff; when no attempt is left, the event is
+ * rejected for good with its one `event.rejected` record (`rejectExhausted`), so that an event
+ * never ends without an audit record. If even that cannot be written (Postgres down), its row
+ * stays pending and the outbox relay gives it a new round of attempts.
  */
 export async function processJob(
   job: Pick<Job, 'id' | 'name' | 'data' | 'attemptsMade' | 'opts' | 'timestamp'>,
@@ -43,7 +43,7 @@ export async function processJob(
     event = parseEvent(job.data);
     if (job.name !== event.type) throw new Error(`job name ${job.name} differs from event type ${event.type}`);
   } catch (err) {
-    await rejectMalformed(job, err, ctx);
+    await rejectMalformed(ctx.db, ctx.logger, job, err);
     metrics?.processed.inc({ type: 'malformed', outcome: 'rejected' });
     throw new UnrecoverableError('malformed security event');
   }
@@ -55,15 +55,18 @@ export async function processJob(
     ({ outcome, storedAt, writeThrough } = await batchesOf(ctx).apply(event, handler as never));
   } catch (err) {
     if (isAppError(err) && err.status < 500) {
-      await rejectEvent(event, `${err.code}: ${err.publicDetail ?? err.message}`, err.detail, ctx);
+      const error = `${err.code}: ${err.publicDetail ?? err.message}`;
+      await rejectEvent(ctx.db, event, { error, details: err.detail ? { detail: err.detail } : {} });
       metrics?.processed.inc({ type: event.type, outcome: 'rejected' });
       ctx.logger.warn({ eventId: event.id, type: event.type, code: err.code, detail: err.detail }, 'security event rejected');
       throw new UnrecoverableError(`event rejected: ${err.code}`);
     } else {
-      const final = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      await markFailure(ctx.db, event.id, final).catch(() => undefined);
+      const attempt = job.attemptsMade + 1;
+      const final = attempt >= (job.opts.attempts ?? 1);
       metrics?.processed.inc({ type: event.type, outcome: 'failed' });
-      ctx.logger.error({ eventId: event.id, type: event.type, attempt: job.attemptsMade + 1, final, err: String(err) }, 'security event failed');
+      ctx.logger.error({ eventId: event.id, type: event.type, attempt, final, err: String(err) }, 'security event failed');
+      if (final) await giveUp(event, attempt, err, ctx);
+      else await markFailure(ctx.db, event.id).catch(() => undefined);
       throw err;
     }
   }
@@ -89,42 +92,14 @@ export async function processJob(
   return outcome;
 }
 
-/** A valid event its handler refused: its one audit record says so, and its row is failed. */
-async function rejectEvent(event: SecurityEvent, error: string, detail: string | undefined, ctx: HandlerContext): Promise<void> {
-  await ctx.db.transaction(async (t) => {
-    if (!(await markRejected(ctx.db, event.id, error, t, event))) return;
-    await appendAuditRecord(ctx.db, t, {
-      eventId: event.id,
-      type: 'event.rejected',
-      severity: 'warning',
-      occurredAt: new Date(),
-      actor: { type: 'system', id: 'latchkey-worker' },
-      requestId: event.requestId ?? null,
-      details: { eventType: event.type, source: event.source, error, ...(detail ? { detail } : {}) },
-    });
-  });
-}
-
-/**
- * A job that does not match the schema. Only the job id, its name and the paths and codes of the
- * schema issues are recorded, never the payload's values (they could hold anything, secrets too).
- */
-async function rejectMalformed(job: Pick<Job, 'id' | 'name' | 'data'>, err: unknown, ctx: HandlerContext): Promise<void> {
-  const issues =
-    err instanceof z.ZodError
-      ? err.issues.slice(0, 20).map((i) => ({ path: i.path.map(String).join('.'), code: i.code }))
-      : [{ path: '', code: err instanceof Error ? err.message.slice(0, 200) : 'invalid' }];
-  const eventId = isUuid(job.id) ? job.id : null;
-  ctx.logger.warn({ jobId: job.id, jobName: job.name, issues }, 'malformed security event rejected');
-  await ctx.db.transaction(async (t) => {
-    if (eventId && !(await markRejected(ctx.db, eventId, 'validation_failed: the event does not match its schema', t))) return;
-    await appendAuditRecord(ctx.db, t, {
-      eventId,
-      type: 'event.rejected',
-      severity: 'warning',
-      occurredAt: new Date(),
-      actor: { type: 'system', id: 'latchkey-worker' },
-      details: { jobId: String(job.id ?? ''), jobName: String(job.name ?? '').slice(0, 100), issues },
-    });
-  });
+/** The last attempt failed: the event is rejected for good, or left pending for the relay. */
+async function giveUp(event: SecurityEvent, attempts: number, err: unknown, ctx: HandlerContext): Promise<void> {
+  try {
+    if (await rejectExhausted(ctx.db, event, attempts, err)) {
+      ctx.logger.error({ eventId: event.id, type: event.type, attempts }, 'security event rejected: retries exhausted');
+    }
+  } catch (writeErr) {
+    ctx.logger.error({ eventId: event.id, type: event.type, err: String(writeErr) }, 'security event left pending for the outbox relay');
+    await markFailure(ctx.db, event.id).catch(() => undefined);
+  }
 }

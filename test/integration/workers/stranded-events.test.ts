@@ -1,0 +1,101 @@
+import { QueryTypes } from 'sequelize';
+import { verifyAuditChain } from '../../../shared/src/audit/audit-verify';
+import { buildEvent, insertOutboxEvent } from '../../../shared/src/events/outbox';
+import { JOB_OPTIONS } from '../../../shared/src/events/producer';
+import type { SecurityEvent } from '../../../shared/src/events/schemas';
+import { createLogger } from '../../../shared/src/logging/logger';
+import { EXHAUSTED_FAILURE } from '../../../workers/src/event-rows';
+import type { EventHandler } from '../../../workers/src/handler';
+import { processJob } from '../../../workers/src/process-event';
+import { HANDLERS } from '../../../workers/src/registry';
+import { startWorker } from '../../../workers/src/worker';
+import { signIn } from '../../support/browser-session';
+import { startHarness, type Harness } from '../../support/harness';
+import { createOwnDatabase } from '../../support/own-database';
+import { auditRecords, FAST_WORKER_ENV, jobOf, tokenVersion, waitFor, waitProcessed } from './worker-harness';
+
+/**
+ * Events that BullMQ gave up on must still end with exactly one audit record. A database of its own:
+ * no other test file's relay may take these rows into its own queue and process them there.
+ */
+let own: Awaited<ReturnType<typeof createOwnDatabase>>;
+let h: Harness;
+beforeAll(async () => {
+  own = await createOwnDatabase('stranded');
+  h = await startHarness({ DATABASE_URL: own.url, ...FAST_WORKER_ENV });
+});
+afterAll(async () => {
+  await h.close();
+  await own.drop().catch(() => undefined);
+});
+
+const logger = createLogger({ level: 'silent', service: 'test-worker' });
+const startRealWorker = (registry = HANDLERS) => startWorker(h.config, { logger, relayIntervalMs: 200, registry });
+const jobState = (id: string) => h.deps.producer.queue.getJobState(id);
+const source = { source: 'service:test', actor: { type: 'service', id: 'test' } } as const;
+
+async function eventRow(id: string) {
+  const [row] = await h.deps.db.query<{ status: string; error: string | null }>('SELECT status, error FROM events WHERE id = :id', {
+    type: QueryTypes.SELECT,
+    replacements: { id },
+  });
+  return row;
+}
+
+/** Every event of this database has left `pending` and has exactly one audit record. */
+async function expectNothingStranded(): Promise<void> {
+  const ids = (await h.deps.db.query<{ id: string }>('SELECT id FROM events', { type: QueryTypes.SELECT })).map((r) => r.id);
+  await waitProcessed(h, ids);
+  const records = await h.deps.db.query<{ event_id: string; n: number }>(
+    'SELECT e.id AS event_id, count(a.id)::int AS n FROM events e LEFT JOIN audit_logs a ON a.event_id = e.id GROUP BY e.id',
+    { type: QueryTypes.SELECT },
+  );
+  expect(records.filter((r) => r.n !== 1)).toEqual([]);
+  expect(await verifyAuditChain(h.deps.db)).toMatchObject({ ok: true });
+}
+
+describe('an event whose every attempt fails transiently', () => {
+  it('ends failed with exactly one event.rejected record, critical for a revocation; a later delivery adds none', async () => {
+    const s = await signIn(h);
+    const before = await tokenVersion(h, s.userId);
+    const outage: EventHandler<'user.suspended'> = {
+      async apply() {
+        throw new Error('simulated outage');
+      },
+      sync: HANDLERS['user.suspended'].sync,
+    };
+    const w = await startRealWorker({ ...HANDLERS, 'user.suspended': outage });
+    try {
+      // One stored through the outbox (as the API does), one published straight into the queue
+      // (as a product backend may with the kit's producer: no row until a worker writes one).
+      const stored = buildEvent({ type: 'user.suspended', ...source, data: { userId: s.userId, reason: 'stored' } });
+      const straight = buildEvent({ type: 'user.suspended', ...source, data: { userId: s.userId, reason: 'straight' } });
+      await h.deps.db.transaction((t) => insertOutboxEvent(h.deps.db, t, stored));
+      // Three quick attempts: the job's own options, as BullMQ reads them.
+      const opts = { ...JOB_OPTIONS, attempts: 3, backoff: { type: 'fixed', delay: 50 } };
+      await h.deps.producer.queue.addBulk([stored, straight].map((e: SecurityEvent) => ({ name: e.type, data: e, opts: { ...opts, jobId: e.id } })));
+      await waitFor(async () => (await jobState(stored.id)) === 'failed' && (await jobState(straight.id)) === 'failed', 'jobs failed');
+      expect((await h.deps.producer.queue.getJob(stored.id))!.attemptsMade).toBe(3);
+
+      for (const event of [stored, straight]) {
+        const records = await auditRecords(h, event.id);
+        expect(records).toEqual([
+          expect.objectContaining({
+            type: 'event.rejected',
+            severity: 'critical',
+            user_id: s.userId,
+            details: { eventType: 'user.suspended', source: 'service:test', error: EXHAUSTED_FAILURE, attempts: 3, lastError: 'Error' },
+          }),
+        ]);
+        expect(await eventRow(event.id)).toEqual({ status: 'failed', error: EXHAUSTED_FAILURE });
+        // Delivered again, now that the handler would work: not applied, no second record.
+        expect(await processJob(jobOf(event), w.ctx)).toBe('duplicate');
+        expect(await auditRecords(h, event.id)).toHaveLength(1);
+      }
+      expect(await tokenVersion(h, s.userId)).toBe(before);
+      await expectNothingStranded();
+    } finally {
+      await w.close();
+    }
+  });
+});
