@@ -1,14 +1,17 @@
+import { UnrecoverableError, Worker } from 'bullmq';
 import { QueryTypes } from 'sequelize';
 import { verifyAuditChain } from '../../../shared/src/audit/audit-verify';
 import { buildEvent, insertOutboxEvent } from '../../../shared/src/events/outbox';
-import { JOB_OPTIONS } from '../../../shared/src/events/producer';
+import { JOB_OPTIONS, SECURITY_EVENTS_QUEUE } from '../../../shared/src/events/producer';
 import type { SecurityEvent } from '../../../shared/src/events/schemas';
 import { createLogger } from '../../../shared/src/logging/logger';
+import { createRedis } from '../../../shared/src/redis/client';
 import { EXHAUSTED_FAILURE } from '../../../workers/src/event-rows';
 import type { EventHandler } from '../../../workers/src/handler';
+import { retryFailedJobs } from '../../../workers/src/outbox-relay';
 import { processJob } from '../../../workers/src/process-event';
 import { HANDLERS } from '../../../workers/src/registry';
-import { startWorker } from '../../../workers/src/worker';
+import { startWorker, type RunningWorker } from '../../../workers/src/worker';
 import { signIn } from '../../support/browser-session';
 import { startHarness, type Harness } from '../../support/harness';
 import { createOwnDatabase } from '../../support/own-database';
@@ -42,6 +45,28 @@ async function eventRow(id: string) {
   return row;
 }
 
+/**
+ * What a worker leaves when Postgres is down at a job's last attempt (or the job stalled more than
+ * maxStalledCount times): BullMQ has failed the job for good, and its row is still pending. A
+ * worker of the test fails every queued job at once, touching nothing in Postgres.
+ */
+async function failQueuedJobs(ids: string[]): Promise<void> {
+  const connection = createRedis(h.config.redisUrl, 'worker');
+  const failing = new Worker(
+    SECURITY_EVENTS_QUEUE,
+    async () => {
+      throw new UnrecoverableError('simulated: Postgres down at the last attempt');
+    },
+    { connection, prefix: h.config.queuePrefix },
+  );
+  try {
+    await waitFor(async () => (await Promise.all(ids.map(jobState))).every((s) => s === 'failed'), 'jobs failed');
+  } finally {
+    await failing.close();
+    connection.disconnect();
+  }
+}
+
 /** Every event of this database has left `pending` and has exactly one audit record. */
 async function expectNothingStranded(): Promise<void> {
   const ids = (await h.deps.db.query<{ id: string }>('SELECT id FROM events', { type: QueryTypes.SELECT })).map((r) => r.id);
@@ -53,6 +78,55 @@ async function expectNothingStranded(): Promise<void> {
   expect(records.filter((r) => r.n !== 1)).toEqual([]);
   expect(await verifyAuditChain(h.deps.db)).toMatchObject({ ok: true });
 }
+
+describe('a job BullMQ failed while its event row is still pending', () => {
+  let w: RunningWorker | undefined;
+  afterEach(async () => {
+    await w?.close();
+    w = undefined;
+  });
+
+  it('is retried by the outbox relay: applied once, one audit record', async () => {
+    const s = await signIn(h);
+    const before = await tokenVersion(h, s.userId);
+    const event = buildEvent({ type: 'user.logged_out_all', ...source, data: { userId: s.userId } });
+    await h.deps.db.transaction((t) => insertOutboxEvent(h.deps.db, t, event));
+    await h.deps.producer.publish(event);
+    await failQueuedJobs([event.id]);
+    expect((await eventRow(event.id))!.status).toBe('pending');
+
+    // The relay of a real worker finds the row pending; its job id is still taken by the failed job.
+    w = await startRealWorker();
+    expect((await waitProcessed(h, [event.id]))[event.id]).toBe('processed');
+    expect((await auditRecords(h, event.id)).map((r) => r.type)).toEqual(['user.logged_out_all']);
+    expect(await tokenVersion(h, s.userId)).toBe(before + 1);
+    expect(await jobState(event.id)).toBe('completed');
+    // The sign-in's own events were failed the same way: none is left behind.
+    await expectNothingStranded();
+  });
+
+  it('several relays retrying it at once move it once, and it is applied once', async () => {
+    const s = await signIn(h);
+    const before = await tokenVersion(h, s.userId);
+    const event = buildEvent({ type: 'user.logged_out_all', ...source, data: { userId: s.userId } });
+    await h.deps.db.transaction((t) => insertOutboxEvent(h.deps.db, t, event));
+    await h.deps.producer.publish(event);
+    await failQueuedJobs([event.id]);
+
+    const queue = h.deps.producer.queue;
+    const moved = await Promise.all([retryFailedJobs(queue, [event.id]), retryFailedJobs(queue, [event.id]), retryFailedJobs(queue, [event.id])]);
+    expect(moved.reduce((a, b) => a + b, 0)).toBe(1);
+    expect(await jobState(event.id)).toBe('waiting');
+    const job = (await queue.getJob(event.id))!;
+    expect(job.attemptsMade).toBe(0);
+
+    w = await startRealWorker();
+    expect((await waitProcessed(h, [event.id]))[event.id]).toBe('processed');
+    expect(await auditRecords(h, event.id)).toHaveLength(1);
+    expect(await tokenVersion(h, s.userId)).toBe(before + 1);
+    await expectNothingStranded();
+  });
+});
 
 describe('an event whose every attempt fails transiently', () => {
   it('ends failed with exactly one event.rejected record, critical for a revocation; a later delivery adds none', async () => {
