@@ -9,7 +9,7 @@ import { EXHAUSTED_FAILURE, markRejected } from './event-rows';
 /** The actor of the records the worker writes about events it could not apply. */
 const WORKER_ACTOR = { type: 'system', id: 'latchkey-worker' } as const;
 
-const isUuid = (v: unknown): v is string => z.uuid().safeParse(v).success;
+const isUuid = (v: unknown): v is string => z.guid().safeParse(v).success;
 
 /** How an event that will never be applied is recorded. */
 export interface Rejection {
