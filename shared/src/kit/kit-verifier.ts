@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 import type { Cluster } from 'ioredis';
-import { createLocalJWKSet, createRemoteJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import { AppError } from '../errors/app-error';
 import type { TokenRefusal } from '../errors/codes';
 import { createKeys, type Keys } from '../redis/keys';
@@ -34,6 +34,28 @@ export interface VerifierOptions {
   permissionsCacheSize?: number;
 }
 
+/** Fetches of Latchkey's JWKS for kids it does not hold: at most one per this interval. */
+const JWKS_REFETCH_INTERVAL_MS = 1_000;
+
+/**
+ * Latchkey's JWKS over HTTP, fetched again for a kid it does not hold. After `keys rotate` Latchkey
+ * signs with the new key at once, possibly a moment after this process fetched the set: a token
+ * with that kid waits for the next allowed fetch instead of being refused (a rotation fails no
+ * request), while made-up kids cost at most one fetch per interval, shared by every waiting request.
+ */
+function remoteKeys(url: URL): JWTVerifyGetKey {
+  const remote = createRemoteJWKSet(url, { cooldownDuration: JWKS_REFETCH_INTERVAL_MS, cacheMaxAge: 10 * 60_000 });
+  return async (header, token) => {
+    try {
+      return await remote(header, token);
+    } catch (err) {
+      if (!(err instanceof joseErrors.JWKSNoMatchingKey) || !remote.coolingDown) throw err;
+      await new Promise((resolve) => setTimeout(resolve, JWKS_REFETCH_INTERVAL_MS));
+      return remote(header, token); // past the cooldown: jose fetches again for the unknown kid
+    }
+  };
+}
+
 /**
  * The contract's verification (section 2) for a process without Postgres: signature and claims
  * with jose, then the session, token version, statuses and `pv` from Latchkey's Redis in one read.
@@ -47,9 +69,7 @@ export class KitVerifier {
   constructor(readonly options: VerifierOptions) {
     if (!options.jwksUrl === !options.keys) throw new Error('createVerifier: give exactly one of jwksUrl or keys');
     if (!options.issuer || !options.audience) throw new Error('createVerifier: issuer and audience are required');
-    const getKey: JWTVerifyGetKey = options.jwksUrl
-      ? createRemoteJWKSet(new URL(options.jwksUrl), { cooldownDuration: 5_000, cacheMaxAge: 10 * 60_000 })
-      : createLocalJWKSet(options.keys!);
+    const getKey: JWTVerifyGetKey = options.jwksUrl ? remoteKeys(new URL(options.jwksUrl)) : createLocalJWKSet(options.keys!);
     this.signatures = new SignatureVerifier({
       getKey,
       issuer: options.issuer,

@@ -8,7 +8,9 @@ import { SignatureVerifier, signAccessToken } from '../../../shared/src/tokens/a
 import { KeyRing, type KeyRingOptions } from '../../../shared/src/tokens/key-ring';
 import { LISTENER_APPLICATION_NAME } from '../../../shared/src/tokens/signing-key-notices';
 import * as signingKeys from '../../../shared/src/tokens/signing-keys';
+import { KitVerifier } from '../../../shared/src/kit/kit-verifier';
 import { signIn } from '../../support/browser-session';
+import { listen } from '../kit/kit-support';
 import { startHarness, type Harness } from '../../support/harness';
 import { createOwnDatabase } from '../../support/own-database';
 
@@ -89,6 +91,33 @@ describe('keys rotate, seen by a running API', () => {
     // The old token was never verified before the rotation, so this checks it against the retired key.
     await h.http.get('/me').set('Authorization', `Bearer ${before.accessToken}`).expect(200);
     await h.http.get('/me').set('Authorization', `Bearer ${after.accessToken}`).expect(200);
+  });
+
+  it('a product backend verifying with the JWKS over HTTP accepts a token whose key was rotated in after its last fetch', async () => {
+    const latchkey = await listen(h);
+    try {
+      const kit = new KitVerifier({
+        jwksUrl: `${latchkey.url}/.well-known/jwks.json`,
+        redis: h.deps.redis,
+        issuer: h.config.jwt.issuer,
+        audience: h.config.jwt.audience,
+        keyPrefix: h.prefix,
+      });
+      const before = await signIn(h);
+      await h.http.get('/me').set('Authorization', `Bearer ${before.accessToken}`).expect(200); // state in Redis
+      // The kit fetches the JWKS for its first token; then, well inside its refetch interval, Latchkey rotates.
+      await kit.verify(before.accessToken).catch(() => undefined);
+      const newKid = await rotateLikeCli();
+      const after = await within(2_000, async () => {
+        const s = await signIn(h, { email: before.email });
+        return kidOf(s.accessToken) === newKid ? s : undefined;
+      });
+      await h.http.get('/me').set('Authorization', `Bearer ${after!.accessToken}`).expect(200);
+      const claims = await kit.verify(after!.accessToken);
+      expect(claims.sid).toBe(after!.sessionId);
+    } finally {
+      await latchkey.close();
+    }
   });
 
   it('reconnects its notice connection by itself and catches up on what it missed meanwhile', async () => {
