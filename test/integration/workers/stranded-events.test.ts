@@ -79,6 +79,17 @@ async function expectNothingStranded(): Promise<void> {
   expect(await verifyAuditChain(h.deps.db)).toMatchObject({ ok: true });
 }
 
+/** A signed-in user's logout-all, stored and enqueued, whose job BullMQ then failed for good. */
+async function logoutAllWithFailedJob() {
+  const s = await signIn(h);
+  const before = await tokenVersion(h, s.userId);
+  const event = buildEvent({ type: 'user.logged_out_all', ...source, data: { userId: s.userId } });
+  await h.deps.db.transaction((t) => insertOutboxEvent(h.deps.db, t, event));
+  await h.deps.producer.publish(event);
+  await failQueuedJobs([event.id]);
+  return { s, before, event };
+}
+
 describe('a job BullMQ failed while its event row is still pending', () => {
   let w: RunningWorker | undefined;
   afterEach(async () => {
@@ -87,12 +98,7 @@ describe('a job BullMQ failed while its event row is still pending', () => {
   });
 
   it('is retried by the outbox relay: applied once, one audit record', async () => {
-    const s = await signIn(h);
-    const before = await tokenVersion(h, s.userId);
-    const event = buildEvent({ type: 'user.logged_out_all', ...source, data: { userId: s.userId } });
-    await h.deps.db.transaction((t) => insertOutboxEvent(h.deps.db, t, event));
-    await h.deps.producer.publish(event);
-    await failQueuedJobs([event.id]);
+    const { s, before, event } = await logoutAllWithFailedJob();
     expect((await eventRow(event.id))!.status).toBe('pending');
 
     // The relay of a real worker finds the row pending; its job id is still taken by the failed job.
@@ -106,12 +112,7 @@ describe('a job BullMQ failed while its event row is still pending', () => {
   });
 
   it('several relays retrying it at once move it once, and it is applied once', async () => {
-    const s = await signIn(h);
-    const before = await tokenVersion(h, s.userId);
-    const event = buildEvent({ type: 'user.logged_out_all', ...source, data: { userId: s.userId } });
-    await h.deps.db.transaction((t) => insertOutboxEvent(h.deps.db, t, event));
-    await h.deps.producer.publish(event);
-    await failQueuedJobs([event.id]);
+    const { s, before, event } = await logoutAllWithFailedJob();
 
     const queue = h.deps.producer.queue;
     const moved = await Promise.all([retryFailedJobs(queue, [event.id]), retryFailedJobs(queue, [event.id]), retryFailedJobs(queue, [event.id])]);
