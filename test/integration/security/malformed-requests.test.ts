@@ -136,6 +136,11 @@ const garbageToken = fc.oneof(
   printable(80),
 );
 
+/**
+ * Values a naive check lets through but Postgres cannot store or compare: a NUL character, a lone
+ * surrogate, an instant in year 10000 or year 0 once in UTC, ids beyond a bigint.
+ */
+const unstorable = fc.constantFrom('a\u0000b', 'x\ud800', '9999-12-31T23:59:59-14:00', '0000-01-01T00:00:00Z', '9999999999999999999', '9223372036854775808');
 const jsonNonObject = fc.oneof(fc.constant(null), fc.boolean(), fc.double(), fc.string({ maxLength: 40 }), fc.array(fc.jsonValue({ maxDepth: 2 }), { maxLength: 5 }));
 const fieldNames = fc.constantFrom('email', 'password', 'name', 'organizationId', 'deviceName', 'token', 'newPassword', 'currentPassword', 'keepCurrentSession', 'code', 'challengeId', 'type', 'data', 'events', 'userId', 'role', 'permissions', 'slug', 'idempotencyKey', 'occurredAt');
 /** An object body that no (strict) schema accepts: known fields with any values plus one unknown key. */
@@ -147,18 +152,28 @@ const body = fc.oneof(
   { arbitrary: jsonNonObject.map((v) => ({ raw: JSON.stringify(v), type: 'application/json' })), weight: 2 },
   { arbitrary: badObject.map((v) => ({ raw: JSON.stringify(v), type: 'application/json' })), weight: 3 },
   { arbitrary: wrongTypes.map((v) => ({ raw: JSON.stringify(v), type: 'application/json' })), weight: 2 },
+  { arbitrary: fc.dictionary(fieldNames, unstorable, { minKeys: 1, maxKeys: 6 }).map((v) => ({ raw: JSON.stringify(v), type: 'application/json' })), weight: 1 },
+  {
+    // An otherwise well-formed event whose text or instant Postgres could not take.
+    arbitrary: fc.tuple(unstorable, unstorable).map(([reason, occurredAt]) => ({
+      raw: JSON.stringify({ type: 'user.suspended', data: { userId: '00000000-0000-4000-8000-000000000000', reason }, occurredAt }),
+      type: 'application/json',
+    })),
+    weight: 1,
+  },
   { arbitrary: printable(200).map((s) => ({ raw: `{${s}`, type: 'application/json' })), weight: 1 },
   { arbitrary: fc.tuple(printable(100), fc.constantFrom('text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/xml', 'application/json; charset=latin9')).map(([raw, type]) => ({ raw, type })), weight: 1 },
   { arbitrary: fc.nat({ max: 3 }).map((n) => ({ raw: JSON.stringify({ email: 'a'.repeat(20_000 + n * 100_000) }), type: 'application/json' })), weight: 1 },
   { arbitrary: fc.constant(undefined), weight: 1 },
 );
-const param = fc.oneof(printable(60).map(encodeURIComponent), fc.uuid(), fc.constantFrom('..', '%00', '%ZZ', '1', '-1', '99999999999999999999', 'null', '%E0%A4%A'));
-const query = fc.dictionary(fc.constantFrom('limit', 'cursor', 'from', 'to', 'type', 'severity', 'userId', 'organizationId', 'sessionId', 'format', 'fromId', 'toId', 'status', 'x'), printable(40), { maxKeys: 4 });
+const param = fc.oneof(printable(60).map(encodeURIComponent), fc.uuid(), fc.constantFrom('a%00b', '%ED%A0%80', '9999999999999999999', '9223372036854775808'), fc.constantFrom('..', '%00', '%ZZ', '1', '-1', '99999999999999999999', 'null', '%E0%A4%A'));
+const query = fc.dictionary(fc.constantFrom('limit', 'cursor', 'from', 'to', 'type', 'severity', 'userId', 'organizationId', 'sessionId', 'format', 'fromId', 'toId', 'status', 'x'), fc.oneof(printable(40), unstorable), { maxKeys: 4 });
 const extraHeaders = fc.record(
   {
     cookie: fc.oneof(printable(100), b64(0, 130).map((v) => `__Host-lk_rt=${v}`), b64(0, 80).map((v) => `__Host-lk_csrf=${v}; __Host-lk_rt=${v}`)),
     'x-csrf-token': printable(60),
     'x-request-id': printable(200),
+    'x-forwarded-for': fc.oneof(printable(100), fc.constant('203.0.113.9')),
     origin: fc.oneof(fc.constant('https://evil.example'), fc.constant('null'), printable(40)),
     'sec-fetch-site': fc.constantFrom('cross-site', 'same-site', 'same-origin', 'none', 'bogus'),
     accept: printable(30),
