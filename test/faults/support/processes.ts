@@ -81,7 +81,8 @@ export class ServiceProcess {
     } catch {
       /* already gone */
     }
-    const timer = new Promise((r) => setTimeout(r, timeoutMs));
+    // Unref'd: a bound that is not reached must not keep the test process alive afterwards.
+    const timer = new Promise((r) => setTimeout(r, timeoutMs).unref());
     await Promise.race([this.exited, timer]);
     if (this.alive) {
       try {
@@ -89,7 +90,7 @@ export class ServiceProcess {
       } catch {
         /* gone */
       }
-      await Promise.race([this.exited, new Promise((r) => setTimeout(r, 5_000))]);
+      await Promise.race([this.exited, new Promise((r) => setTimeout(r, 5_000).unref())]);
     }
     if (signal === 'SIGKILL') await this.reapGroup();
   }
