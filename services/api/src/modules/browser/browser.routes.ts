@@ -26,17 +26,22 @@ function staticFile(file: string): () => Promise<Bundle> {
 
 /**
  * The browser side of Latchkey: the client module at `/client/latchkey.js` (loadable by the
- * allowed origins, hence a cross-origin resource policy) and the demo page at `/demo`, made of
- * HTML, an external script and a stylesheet only, so the strict CSP needs no exception.
+ * allowed origins, hence a cross-origin resource policy), the demo page at `/demo`, and the pages
+ * the mailed links open (`/verify-email`, `/reset-password`: PUBLIC_URL points the links here). All
+ * are HTML, an external script and a stylesheet only, so the strict CSP needs no exception.
  */
 export function browserRoutes(): Router {
   const dir = browserSourceDir();
   const client = new BrowserBundle(path.join(dir, 'client', 'latchkey.ts'));
   const demo = new BrowserBundle(path.join(dir, 'demo', 'demo.ts'), { externalClient: true });
+  const account = new BrowserBundle(path.join(dir, 'account', 'account.ts'));
   const router = Router();
   router.get(CLIENT_PATH, serve(() => client.get(), 'text/javascript', { 'Cross-Origin-Resource-Policy': 'cross-origin' }));
   router.get('/demo/demo.js', serve(() => demo.get(), 'text/javascript'));
   router.get('/demo/demo.css', serve(staticFile(path.join(dir, 'demo', 'demo.css')), 'text/css'));
   router.get('/demo', serve(staticFile(path.join(dir, 'demo', 'index.html')), 'html'));
+  router.get('/account/account.js', serve(() => account.get(), 'text/javascript'));
+  router.get('/verify-email', serve(staticFile(path.join(dir, 'account', 'verify-email.html')), 'html'));
+  router.get('/reset-password', serve(staticFile(path.join(dir, 'account', 'reset-password.html')), 'html'));
   return router;
 }
