@@ -1,4 +1,4 @@
-import type { Sequelize } from 'sequelize';
+import { UniqueConstraintError, type Sequelize } from 'sequelize';
 import type { Config } from '../../../shared/src/config/load-config';
 import { createMigrator, migrateToLatest } from '../../../shared/src/db/migrator';
 import type { Logger } from '../../../shared/src/logging/logger';
@@ -82,7 +82,11 @@ export const COMMANDS: CliCommand[] = [
       const scopes = flag(ctx, 'scopes').split(',').map((s) => s.trim()).filter(Boolean);
       const unknown = scopes.filter((s) => !(SERVICE_SCOPES as readonly string[]).includes(s));
       if (unknown.length || scopes.length === 0) throw new Error(`unknown scope(s) ${unknown.join(', ')}; known: ${SERVICE_SCOPES.join(', ')}`);
-      const { credential } = await createServiceClient(flag(ctx, 'name'), scopes as ServiceScope[]);
+      const name = flag(ctx, 'name');
+      const { credential } = await createServiceClient(name, scopes as ServiceScope[]).catch((err: unknown) => {
+        if (err instanceof UniqueConstraintError) throw new Error(`a service client named ${name} exists already (names are never reused, even revoked ones): pick another name`);
+        throw err;
+      });
       ctx.out(credential);
       return 0;
     },
