@@ -1,43 +1,24 @@
-import type { Browser, BrowserContext } from 'playwright-core';
 import { QueryTypes } from 'sequelize';
 import { registerUser } from '../../support/browser-session';
 import { PASSWORD } from '../../support/harness';
 import { mailsTo, waitFor } from '../../integration/workers/worker-harness';
-import { launchChromium } from '../support/chromium';
-import { startBrowserHarness, type BrowserHarness } from '../support/browser-harness';
+import { browserSuite } from '../support/browser-suite';
 import { collectErrors } from '../support/demo-page';
 
 jest.setTimeout(120_000);
 
 // The links Latchkey mails (PUBLIC_URL/verify-email?token=…, PUBLIC_URL/reset-password?token=…)
 // open pages it serves, which post the token to the API: a user who clicks them is done.
-let bh: BrowserHarness;
-let browser: Browser;
-let context: BrowserContext;
-
-beforeAll(async () => {
-  browser = await launchChromium();
-  bh = await startBrowserHarness();
-});
-afterAll(async () => {
-  await browser?.close();
-  await bh?.close();
-});
-beforeEach(async () => {
-  context = await browser.newContext();
-});
-afterEach(async () => {
-  await context.close();
-});
+const suite = browserSuite();
 
 async function mailedLink(email: string, kind: 'email_verification' | 'password_reset'): Promise<string> {
-  const mail = await waitFor(async () => (await mailsTo(bh.h, email)).filter((m) => m.kind === kind).pop(), `${kind} mail`);
-  expect(mail.link!.startsWith(`${bh.origin}/`)).toBe(true);
+  const mail = await waitFor(async () => (await mailsTo(suite.bh.h, email)).filter((m) => m.kind === kind).pop(), `${kind} mail`);
+  expect(mail.link!.startsWith(`${suite.bh.origin}/`)).toBe(true);
   return mail.link!;
 }
 
 async function emailVerified(email: string): Promise<boolean> {
-  const [row] = await bh.h.deps.db.query<{ verified: boolean }>('SELECT email_verified_at IS NOT NULL AS verified FROM users WHERE email = :email', {
+  const [row] = await suite.bh.h.deps.db.query<{ verified: boolean }>('SELECT email_verified_at IS NOT NULL AS verified FROM users WHERE email = :email', {
     type: QueryTypes.SELECT,
     replacements: { email },
   });
@@ -45,14 +26,15 @@ async function emailVerified(email: string): Promise<boolean> {
 }
 
 test('the verification link verifies the address, and takes the token out of the address bar', async () => {
-  const email = await registerUser(bh.h);
+  const email = await registerUser(suite.bh.h);
   const link = await mailedLink(email, 'email_verification');
-  const page = await context.newPage();
+  const page = await (await suite.newContext()).newPage();
   const errors = collectErrors(page);
   await page.goto(link);
   await page.waitForSelector('#message[data-kind="ok"]');
   expect(await page.textContent('#message')).toMatch(/verified/);
-  expect(page.url()).toBe(`${bh.origin}/verify-email`);
+  expect(await page.title()).toBe('Verify your email address');
+  expect(page.url()).toBe(`${suite.bh.origin}/verify-email`);
   expect(await emailVerified(email)).toBe(true);
   expect(errors).toEqual([]);
   // Used once: the same link again says so.
@@ -61,20 +43,21 @@ test('the verification link verifies the address, and takes the token out of the
 });
 
 test('the reset link asks for a new password, which then signs in; the old one does not, nor the link again', async () => {
-  const email = await registerUser(bh.h);
-  expect((await bh.h.http.post('/auth/password/forgot').send({ email })).status).toBe(202);
+  const email = await registerUser(suite.bh.h);
+  expect((await suite.bh.h.http.post('/auth/password/forgot').send({ email })).status).toBe(202);
   const link = await mailedLink(email, 'password_reset');
-  const page = await context.newPage();
+  const page = await (await suite.newContext()).newPage();
   const errors = collectErrors(page);
   await page.goto(link);
-  expect(page.url()).toBe(`${bh.origin}/reset-password`);
+  expect(page.url()).toBe(`${suite.bh.origin}/reset-password`);
+  expect(await page.textContent('h1')).toBe('Choose a new password');
   const newPassword = 'a brand new passphrase 42';
   await page.fill('#new-password', newPassword);
   await page.click('#reset-form button[type="submit"]');
   await page.waitForSelector('#message[data-kind="ok"]');
   expect(await page.isHidden('#reset-form')).toBe(true);
-  expect((await bh.h.http.post('/auth/login').send({ email, password: newPassword })).status).toBe(200);
-  expect((await bh.h.http.post('/auth/login').send({ email, password: PASSWORD })).status).toBe(401);
+  expect((await suite.bh.h.http.post('/auth/login').send({ email, password: newPassword })).status).toBe(200);
+  expect((await suite.bh.h.http.post('/auth/login').send({ email, password: PASSWORD })).status).toBe(401);
   expect(errors).toEqual([]);
 
   await page.goto(link);

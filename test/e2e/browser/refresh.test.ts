@@ -1,41 +1,20 @@
 import { SignJWT, decodeJwt } from 'jose';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { QueryTypes } from 'sequelize';
 import { PASSWORD, uniqueEmail } from '../../support/harness';
-import { launchChromium } from '../support/chromium';
-import { screenshotFolder, startBrowserHarness, type BrowserHarness } from '../support/browser-harness';
+import { screenshotFolder } from '../support/browser-harness';
+import { browserSuite } from '../support/browser-suite';
 import { openDemo, reloadMe, signInOnPage, waitSignedIn, waitSignedOut } from '../support/demo-page';
 
 jest.setTimeout(180_000);
 
-let bh: BrowserHarness;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
+const suite = browserSuite();
+const newContext = () => suite.newContext();
 const shot = screenshotFolder('refresh');
-
-beforeAll(async () => {
-  browser = await launchChromium();
-  bh = await startBrowserHarness();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await bh?.close();
-});
-
-afterEach(async () => {
-  await Promise.all(contexts.splice(0).map((c) => c.close()));
-});
-
-async function newContext(): Promise<BrowserContext> {
-  const context = await browser.newContext();
-  contexts.push(context);
-  return context;
-}
 
 async function newUser(): Promise<string> {
   const email = uniqueEmail('tabs');
-  const res = await bh.h.http.post('/auth/register').send({ email, password: PASSWORD });
+  const res = await suite.bh.h.http.post('/auth/register').send({ email, password: PASSWORD });
   expect(res.status).toBe(202);
   return email;
 }
@@ -43,13 +22,13 @@ async function newUser(): Promise<string> {
 /** The same token, re-signed with our key so that it expired a minute ago: the server says token_expired. */
 async function expiredCopy(token: string): Promise<string> {
   const { iat: _iat, exp: _exp, ...claims } = decodeJwt(token);
-  const key = bh.h.deps.keyRing.signingKey();
+  const key = suite.bh.h.deps.keyRing.signingKey();
   const now = Math.floor(Date.now() / 1000);
   return new SignJWT(claims).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'at+jwt' }).setIssuedAt(now - 120).setExpirationTime(now - 60).sign(key.privateKey);
 }
 
 async function sessionState(sessionId: string): Promise<{ revoked_at: Date | null; tokens: number }> {
-  const [row] = await bh.h.deps.db.query<{ revoked_at: Date | null; tokens: number }>(
+  const [row] = await suite.bh.h.deps.db.query<{ revoked_at: Date | null; tokens: number }>(
     'SELECT s.revoked_at, (SELECT count(*)::int FROM refresh_tokens rt WHERE rt.session_id = s.id) AS tokens FROM sessions s WHERE s.id = :id',
     { type: QueryTypes.SELECT, replacements: { id: sessionId } },
   );
@@ -62,14 +41,14 @@ function sessionIdOf(page: Page): Promise<string> {
 
 /** Server-side count of answered POST /auth/refresh since `mark`. */
 function refreshesSince(mark: number): Array<{ status: number }> {
-  return bh.served.slice(mark).filter((r) => r.method === 'POST' && r.path === '/auth/refresh');
+  return suite.bh.served.slice(mark).filter((r) => r.method === 'POST' && r.path === '/auth/refresh');
 }
 
 test('the page keeps working across several expiries without a visible sign-in', async () => {
   const email = await newUser();
   const context = await newContext();
   // The page's clock is Playwright's fake clock; the server keeps real time.
-  const page = await openDemo(context, bh.origin, (p) => p.clock.install());
+  const page = await openDemo(context, suite.bh.origin, (p) => p.clock.install());
   await signInOnPage(page, email, PASSWORD);
   const sessionId = await sessionIdOf(page);
   const tokensSeen = new Set<string>();
@@ -82,7 +61,7 @@ test('the page keeps working across several expiries without a visible sign-in',
 
   // Proactive: the client refreshes `lead` (30 s, half of the 60 s lifetime) before expiry.
   for (let round = 0; round < 3; round++) {
-    const mark = bh.served.length;
+    const mark = suite.bh.served.length;
     const refreshed = page.waitForResponse((r) => new URL(r.url()).pathname === '/auth/refresh');
     await page.clock.fastForward(40_000);
     expect((await refreshed).status()).toBe(200);
@@ -102,9 +81,9 @@ test('the page keeps working across several expiries without a visible sign-in',
   });
   for (let round = 0; round < 3; round++) {
     expire = true;
-    const mark = bh.served.length;
+    const mark = suite.bh.served.length;
     expect(await reloadMe(page)).toBe(200);
-    const served = bh.served.slice(mark).filter((r) => r.path === '/me' || r.path === '/auth/refresh');
+    const served = suite.bh.served.slice(mark).filter((r) => r.path === '/me' || r.path === '/auth/refresh');
     expect(served.map((r) => `${r.method} ${r.path} ${r.status}`)).toEqual(['GET /me 401', 'POST /auth/refresh 200', 'GET /me 200']);
   }
   await waitSignedIn(page, email);
@@ -117,9 +96,9 @@ test('the page keeps working across several expiries without a visible sign-in',
 test('two tabs refreshing at the same moment stay signed in; one refresh serves both; the family survives', async () => {
   const email = await newUser();
   const context = await newContext();
-  const tab1 = await openDemo(context, bh.origin);
+  const tab1 = await openDemo(context, suite.bh.origin);
   await signInOnPage(tab1, email, PASSWORD);
-  const tab2 = await openDemo(context, bh.origin);
+  const tab2 = await openDemo(context, suite.bh.origin);
   await waitSignedIn(tab2, email);
   const sessionId = await sessionIdOf(tab1);
   expect(await sessionIdOf(tab2)).toBe(sessionId);
@@ -136,7 +115,7 @@ test('two tabs refreshing at the same moment stay signed in; one refresh serves 
       });
       return w.held;
     });
-    const mark = bh.served.length;
+    const mark = suite.bh.served.length;
     const both = Promise.all(
       [tab1, tab2].map((tab) => tab.evaluate(() => (window as unknown as { latchkeyDemo: { client: { refresh(): Promise<boolean> } } }).latchkeyDemo.client.refresh())),
     );
@@ -148,7 +127,7 @@ test('two tabs refreshing at the same moment stay signed in; one refresh serves 
   }
 
   // Without the lock held: a free race of both tabs (and the server's grace window) still signs nobody out.
-  const mark = bh.served.length;
+  const mark = suite.bh.served.length;
   const raced = await Promise.all(
     [tab1, tab2].map((tab) => tab.evaluate(() => (window as unknown as { latchkeyDemo: { client: { refresh(): Promise<boolean> } } }).latchkeyDemo.client.refresh())),
   );
@@ -163,16 +142,16 @@ test('two tabs refreshing at the same moment stay signed in; one refresh serves 
 test('signing out in one tab signs the other tabs out at once', async () => {
   const email = await newUser();
   const context = await newContext();
-  const tab1 = await openDemo(context, bh.origin);
+  const tab1 = await openDemo(context, suite.bh.origin);
   await signInOnPage(tab1, email, PASSWORD);
-  const tab2 = await openDemo(context, bh.origin);
+  const tab2 = await openDemo(context, suite.bh.origin);
   await waitSignedIn(tab2, email);
   const sessionId = await sessionIdOf(tab1);
-  const mark = bh.served.length;
+  const mark = suite.bh.served.length;
   await tab1.click('#signout');
   await waitSignedOut(tab1);
   await waitSignedOut(tab2); // no action in tab 2: the BroadcastChannel told it
-  expect(bh.served.slice(mark).filter((r) => r.path === '/me')).toEqual([]);
+  expect(suite.bh.served.slice(mark).filter((r) => r.path === '/me')).toEqual([]);
   expect((await sessionState(sessionId)).revoked_at).not.toBeNull();
   await shot(tab2, '03-other-tab-signed-out');
 });
@@ -180,9 +159,9 @@ test('signing out in one tab signs the other tabs out at once', async () => {
 test('sign out everywhere in one browser context signs out another context', async () => {
   const email = await newUser();
   const [a, b] = await Promise.all([newContext(), newContext()]);
-  const pageA = await openDemo(a, bh.origin);
+  const pageA = await openDemo(a, suite.bh.origin);
   await signInOnPage(pageA, email, PASSWORD);
-  const pageB = await openDemo(b, bh.origin);
+  const pageB = await openDemo(b, suite.bh.origin);
   await signInOnPage(pageB, email, PASSWORD);
   const sessionB = await sessionIdOf(pageB);
   expect(sessionB).not.toBe(await sessionIdOf(pageA));
@@ -194,7 +173,7 @@ test('sign out everywhere in one browser context signs out another context', asy
   await shot(pageB, '04-other-context-signed-out');
   expect((await sessionState(sessionB)).revoked_at).not.toBeNull();
   // Its refresh cookie is dead too: a reload does not sign it back in.
-  const mark = bh.served.length;
+  const mark = suite.bh.served.length;
   await pageB.reload();
   await pageB.waitForSelector('body[data-ready="true"]');
   await waitSignedOut(pageB);

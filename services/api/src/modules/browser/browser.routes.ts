@@ -41,7 +41,7 @@ export function browserRoutes(): Router {
   router.get('/demo/demo.css', serve(staticFile(path.join(dir, 'demo', 'demo.css')), 'text/css'));
   router.get('/demo', serve(staticFile(path.join(dir, 'demo', 'index.html')), 'html'));
   router.get('/account/account.js', serve(() => account.get(), 'text/javascript'));
-  router.get('/verify-email', serve(staticFile(path.join(dir, 'account', 'verify-email.html')), 'html'));
-  router.get('/reset-password', serve(staticFile(path.join(dir, 'account', 'reset-password.html')), 'html'));
+  const accountPage = serve(staticFile(path.join(dir, 'account', 'index.html')), 'html');
+  router.get(['/verify-email', '/reset-password'], accountPage);
   return router;
 }

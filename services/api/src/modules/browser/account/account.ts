@@ -1,6 +1,6 @@
 /**
- * The pages the mailed links open (served as /account/account.js for `/verify-email?token=…` and
- * `/reset-password?token=…`). The token is a secret: it is read from the address and taken out of
+ * The pages the mailed links open (one page, served at `/verify-email?token=…` and
+ * `/reset-password?token=…`; this script is /account/account.js). The token is a secret: it is read from the address and taken out of
  * the address bar and the history at once, kept in memory only, and posted to the API as JSON.
  */
 
@@ -51,9 +51,11 @@ function resetPassword(token: string): void {
   });
 }
 
+const reset = location.pathname === '/reset-password';
+document.title = el('title').textContent = reset ? 'Choose a new password' : 'Verify your email address';
 const token = new URLSearchParams(location.search).get('token') ?? '';
 history.replaceState(null, '', location.pathname);
 if (!token) say('This link has no token. Open the link from the message again.', 'error');
-else if (document.body.dataset.page === 'verify-email') verifyEmail(token).catch(() => say('The server could not be reached. Reload the page to try again.', 'error'));
-else resetPassword(token);
+else if (reset) resetPassword(token);
+else verifyEmail(token).catch(() => say('The server could not be reached. Reload the page to try again.', 'error'));
 document.body.dataset.ready = 'true';
