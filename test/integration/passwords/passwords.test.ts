@@ -1,7 +1,7 @@
 import { QueryTypes } from 'sequelize';
 import { sha256 } from '../../../shared/src/tokens/sealing';
 import { PASSWORD, uniqueEmail } from '../../support/harness';
-import { refresh, registerUser, signIn } from '../../support/browser-session';
+import { CookieJar, refresh, registerUser, signIn } from '../../support/browser-session';
 import { mailsTo, probe, startRig, waitFor, waitProcessed, type WorkerRig } from '../workers/worker-harness';
 
 let rig: WorkerRig;
@@ -11,6 +11,15 @@ beforeAll(async () => {
 afterAll(() => rig.close());
 
 const NEW_PASSWORD = 'an entirely different passphrase';
+
+/** How many refresh-token reuse alerts were raised for a session. */
+async function reusedAlerts(h: WorkerRig['h'], sessionId: string): Promise<number> {
+  const rows = await h.deps.db.query("SELECT 1 FROM events WHERE type = 'refresh_token.reused' AND data->>'sessionId' = :sid", {
+    type: QueryTypes.SELECT,
+    replacements: { sid: sessionId },
+  });
+  return rows.length;
+}
 
 async function resetLink(email: string, kind: 'password_reset' | 'email_verification'): Promise<string> {
   const mail = await waitFor(async () => (await mailsTo(rig.h, email)).filter((m) => m.kind === kind).pop(), `${kind} mail`);
@@ -48,6 +57,48 @@ describe('password change', () => {
     expect(event!.source).toBe('api');
     await waitProcessed(h, [event!.id]);
     expect((await mailsTo(h, me.email)).filter((m) => m.kind === 'password_changed')).toHaveLength(1);
+  });
+
+  it('keeps the session for a tab whose refresh raced the change with the same cookie', async () => {
+    const { h } = rig;
+    const me = await signIn(h);
+    const cookieBefore = me.jar.header();
+    // Tab B's refresh lands first and gets a successor; tab A's change then presents the old cookie.
+    const tabB = await h.http.post('/auth/refresh').set('Cookie', cookieBefore).set('X-CSRF-Token', me.csrf);
+    expect(tabB.status).toBe(200);
+    const change = await h.http
+      .post('/auth/password/change')
+      .set('Authorization', `Bearer ${me.accessToken}`)
+      .set('Cookie', cookieBefore)
+      .send({ currentPassword: PASSWORD, newPassword: NEW_PASSWORD });
+    expect(change.status).toBe(200);
+    // Tab B's cookie, presented within the grace window, leads to the token the change issued.
+    const jarB = new CookieJar();
+    jarB.store(cookieBefore.split('; '));
+    jarB.store(tabB.headers['set-cookie']);
+    const again = await h.http.post('/auth/refresh').set('Cookie', jarB.header()).set('X-CSRF-Token', me.csrf);
+    expect(again.status).toBe(200);
+    expect(again.body.session.id).toBe(me.sessionId);
+    expect(await probe(h, change.body.accessToken)).toEqual({ status: 200 });
+    expect(await reusedAlerts(h, me.sessionId)).toBe(0);
+  });
+
+  it('refuses, without signing the kept session out, a retired cookie the change did not see', async () => {
+    const { h } = rig;
+    const me = await signIn(h);
+    const oldCookie = me.jar.header();
+    const change = await h.http
+      .post('/auth/password/change')
+      .set('Authorization', `Bearer ${me.accessToken}`)
+      .send({ currentPassword: PASSWORD, newPassword: NEW_PASSWORD });
+    expect(change.status).toBe(200);
+    const stale = await h.http.post('/auth/refresh').set('Cookie', oldCookie).set('X-CSRF-Token', me.csrf);
+    expect(stale.status).toBe(401);
+    expect(stale.body.code).toBe('refresh_token_invalid');
+    expect(await probe(h, change.body.accessToken)).toEqual({ status: 200 });
+    me.jar.store(change.headers['set-cookie']);
+    expect((await refresh(h, me)).status).toBe(200);
+    expect(await reusedAlerts(h, me.sessionId)).toBe(0);
   });
 
   it('signs this session out too with keepCurrentSession: false', async () => {

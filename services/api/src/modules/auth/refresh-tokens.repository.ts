@@ -80,6 +80,9 @@ const ROTATE_BY_HASH = `
   SELECT locked.*, EXISTS (SELECT 1 FROM successor) AS rotated, (SELECT idle_expires_at FROM slid) AS slid_idle_expires_at
   FROM locked`;
 
+/** How far `followSuccessors` walks a chain of rotations that all happened within the grace window. */
+const MAX_CHAIN = 8;
+
 /** Storage of refresh tokens: only hashes, plus a successor sealed under its parent for the grace window. */
 export class RefreshTokensRepository {
   constructor(private readonly db: Sequelize) {}
@@ -133,6 +136,26 @@ export class RefreshTokensRepository {
     } catch {
       return undefined;
     }
+  }
+
+  /**
+   * The newest token of `row`'s chain of rotations, all within the grace window: opens each
+   * successor sealed under its parent in turn, locking it, to the first one not used yet. Undefined
+   * when the chain breaks (a successor no longer sealed, a token used longer ago than the window, or
+   * retired by a password change without one) or is longer than MAX_CHAIN.
+   */
+  async followSuccessors(t: Transaction, row: RefreshRow, token: string, graceMs: number): Promise<{ row: RefreshRow; token: string } | undefined> {
+    let current = { row, token };
+    for (let i = 0; i < MAX_CHAIN; i++) {
+      const next = this.openSuccessor(current.row, current.token);
+      if (!next) return undefined;
+      const nextRow = await this.lock(t, next);
+      if (!nextRow || nextRow.session_id !== row.session_id) return undefined;
+      current = { row: nextRow, token: next };
+      if (!nextRow.used_at) return current;
+      if (Date.now() - nextRow.used_at.getTime() > graceMs) return undefined;
+    }
+    return undefined;
   }
 
   /** Forgets sealed successors once their grace window has passed (they are only for racing tabs). */

@@ -8,9 +8,6 @@ import { publishAfterCommit } from '../events/publish-after-commit';
 import { RefreshTokensRepository, type RefreshRow } from './refresh-tokens.repository';
 import { toPublicUser, type SignedIn } from './token-response';
 
-/** How far `followSuccessors` walks a chain of rotations that all happened within the grace window. */
-const MAX_CHAIN = 8;
-
 type RefreshRefusal = Extract<
   ErrorCode,
   'refresh_token_invalid' | 'session_revoked' | 'session_expired' | 'refresh_token_reused' | 'user_suspended' | 'organization_suspended' | 'membership_inactive'
@@ -22,6 +19,7 @@ export type RefreshOutcome = { ok: true; signedIn: SignedIn } | { ok: false; cod
  * Refresh-token rotation with reuse detection (contract section 2).
  * - an unused token is rotated: marked used, successor issued in the same family;
  * - a used token within the grace window yields the same successor (racing tabs stay signed in);
+ *   one without a successor to follow (a password change retired it) is refused, nothing revoked;
  * - a used token after the window revokes the whole family, at once, and raises an alert event.
  * The token row and its session are locked, so rotation, reuse and revocation are serialised.
  */
@@ -62,9 +60,12 @@ export class RefreshService {
       const now = Date.now();
       if (row.expires_at.getTime() <= now || row.idle_expires_at.getTime() <= now) return { ok: false, code: 'session_expired' };
       if (row.used_at) {
-        const withinGrace = now - row.used_at.getTime() <= config.refresh.graceSeconds * 1000;
-        const successor = withinGrace ? await this.followSuccessors(t, row, presented) : undefined;
-        if (successor) {
+        const graceMs = config.refresh.graceSeconds * 1000;
+        if (now - row.used_at.getTime() <= graceMs) {
+          // Within the window a token is never taken for stolen: the successor, or a plain refusal
+          // when there is none to follow (the family lives on under the token that retired it).
+          const successor = await this.repo.followSuccessors(t, row, presented, graceMs);
+          if (!successor) return { ok: false, code: 'refresh_token_invalid' };
           const refusal = contextRefusal(successor.row);
           return refusal ? { ok: false, code: refusal } : { ok: true, signedIn: toSignedIn(successor.row, successor.token) };
         }
@@ -98,21 +99,6 @@ export class RefreshService {
     if (revocation) await this.deps.revocations.writeThrough(revocation);
     publishAfterCommit(this.deps, events);
     return outcome;
-  }
-
-  /** Opens successors sealed under each token in turn, to the newest one (all within the window). */
-  private async followSuccessors(t: Parameters<RefreshTokensRepository['lock']>[0], row: RefreshRow, token: string) {
-    let current = { row, token };
-    for (let i = 0; i < MAX_CHAIN; i++) {
-      const next = this.repo.openSuccessor(current.row, current.token);
-      if (!next) return undefined;
-      const nextRow = await this.repo.lock(t, next);
-      if (!nextRow || nextRow.session_id !== row.session_id) return undefined;
-      current = { row: nextRow, token: next };
-      if (!nextRow.used_at) return current;
-      if (Date.now() - nextRow.used_at.getTime() > this.deps.config.refresh.graceSeconds * 1000) return undefined;
-    }
-    return undefined;
   }
 }
 

@@ -97,7 +97,12 @@ export class PasswordChangeService {
     };
   }
 
-  /** Locks the kept session and rotates its family: every unused token is retired, one new one issued. */
+  /**
+   * Locks the kept session and rotates its family: every unused token is retired, one new one
+   * issued. The token the presented cookie leads to (the cookie itself, or the successor a tab's
+   * refresh racing this request got for it) keeps the new one sealed, as a rotation does: that tab
+   * presenting it within the grace window gets the new token instead of signing the session out.
+   */
   private async keptSession(t: Transaction, userId: string, sessionId: string, cookie: string | undefined) {
     const { db } = this.deps;
     const [session] = await db.query<SessionContext>(
@@ -113,11 +118,22 @@ export class PasswordChangeService {
       { type: QueryTypes.SELECT, transaction: t, replacements: { sessionId } },
     );
     const successor = await this.tokens.issue(t, sessionId, unused[0]?.id ?? null);
-    const cookieHash = cookie ? sha256(cookie) : undefined;
+    const held = cookie ? await this.heldToken(t, sessionId, cookie) : undefined;
+    const heldHash = held ? sha256(held) : undefined;
     for (const row of unused) {
-      if (cookieHash && row.token_hash.equals(cookieHash)) await this.tokens.markUsed(t, { id: row.id, token: cookie! }, successor.token);
+      if (heldHash && row.token_hash.equals(heldHash)) await this.tokens.markUsed(t, { id: row.id, token: held! }, successor.token);
       else await db.query('UPDATE refresh_tokens SET used_at = now() WHERE id = :id', { transaction: t, replacements: { id: row.id } });
     }
     return { session, refreshToken: successor.token };
+  }
+
+  /** The unused token of this session that `cookie` is, or that its rotations within the grace window lead to. */
+  private async heldToken(t: Transaction, sessionId: string, cookie: string): Promise<string | undefined> {
+    const row = await this.tokens.lock(t, cookie);
+    if (!row || row.session_id !== sessionId) return undefined;
+    if (!row.used_at) return cookie;
+    const graceMs = this.deps.config.refresh.graceSeconds * 1000;
+    if (Date.now() - row.used_at.getTime() > graceMs) return undefined;
+    return (await this.tokens.followSuccessors(t, row, cookie, graceMs))?.token;
   }
 }
