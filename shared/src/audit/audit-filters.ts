@@ -15,7 +15,8 @@ export interface AuditFilters {
   to?: Date;
 }
 
-const TYPE_FORM = /^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*(\.\*)?$/;
+/** An exact type or a `.*` prefix of one; also the request schemas' rule, so an export is refused before it starts. */
+export const TYPE_FORM = /^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*(\.\*)?$/;
 
 /** A WHERE clause with named replacements, for Sequelize's `db.query`. */
 export interface SqlWhere {

@@ -229,6 +229,20 @@ describe('export', () => {
     expect(mine[0].details).toMatchObject({ format: 'csv', filters: { sessionId: p.sessions[2] } });
   });
 
+  it('refuses a malformed type filter with a problem+json before starting (nothing exported, nothing recorded)', async () => {
+    const exports = async () =>
+      (await h.deps.db.query("SELECT 1 FROM events WHERE type = 'audit.exported'", { type: QueryTypes.SELECT })).length;
+    const before = await exports();
+    for (const type of ['*', '%', "'", 'a.*.*']) {
+      const res = await h.http.get('/v1/audit-logs/export').set(auth(reader)).query({ type });
+      expect(res.status).toBe(400);
+      expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
+      expect(res.headers['content-disposition']).toBeUndefined();
+      expect(res.body.code).toBe('validation_failed');
+    }
+    expect(await exports()).toBe(before);
+  });
+
   it('refuses audit.exported from product backends', async () => {
     const writer = await serviceCredential(['events:write']);
     const res = await h.http

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AUDIT_DEFAULT_LIMIT, AUDIT_MAX_LIMIT } from '../../../../../shared/src/audit/audit-query';
-import type { AuditFilters } from '../../../../../shared/src/audit/audit-filters';
+import { TYPE_FORM, type AuditFilters } from '../../../../../shared/src/audit/audit-filters';
 import { bigintId, instant } from '../../../../../shared/src/validation/storable';
 
 const time = instant.transform((v) => new Date(v));
@@ -11,7 +11,7 @@ export const filtersQuery = z.object({
   organizationId: z.guid().optional(),
   userId: z.guid().optional(),
   sessionId: z.guid().optional(),
-  type: z.string().min(1).max(100).optional(),
+  type: z.string().max(100).regex(TYPE_FORM).optional(),
   severity: z.enum(['info', 'warning', 'critical']).optional(),
   from: time.optional(),
   to: time.optional(),

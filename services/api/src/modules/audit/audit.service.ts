@@ -80,8 +80,13 @@ export class AuditService {
       }
       res.end();
     } catch (err) {
-      // Headers are gone: the only honest signal left is a cut connection (no trailing success).
       this.deps.logger.error({ err: String(err), requestId: ctx.requestId }, 'audit export failed');
+      if (!res.headersSent) {
+        // Nothing sent yet: the error handler answers with a problem+json instead of the stream.
+        for (const header of ['Content-Type', 'Content-Disposition', 'X-Audit-Export-Event']) res.removeHeader(header);
+        throw err;
+      }
+      // Headers are gone: the only honest signal left is a cut connection (no trailing success).
       res.destroy(err as Error);
     }
   }
