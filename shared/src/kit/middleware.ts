@@ -24,7 +24,7 @@ declare global {
 /** The middleware, with the verifier underneath for non-HTTP uses (queues, websockets). */
 export type VerifierMiddleware = RequestHandler & { verifier: KitVerifier };
 
-const BEARER = /^Bearer ([A-Za-z0-9_.-]+)$/;
+const BEARER = /^Bearer ([A-Za-z0-9_.-]+)$/i;
 
 /**
  * Express middleware factory for product backends: refuses any request whose Bearer access token

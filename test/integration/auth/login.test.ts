@@ -105,6 +105,8 @@ describe('register and login', () => {
       membership: null,
       permissions: [],
     });
+    // The scheme is case-insensitive (RFC 9110).
+    for (const scheme of ['bearer', 'BEARER']) expect((await h.http.get('/me').set('Authorization', `${scheme} ${s.accessToken}`)).status).toBe(200);
     const bad = await h.http.get('/me').set('X-Request-Id', 'bad id!');
     expect(bad.headers['x-request-id']).not.toBe('bad id!');
     expect(bad.status).toBe(401);

@@ -30,6 +30,11 @@ describe('POST /v1/events', () => {
     expect(status.body).toEqual({ id: res.body.eventIds[0], type: 'user.suspended', status: 'pending' });
   });
 
+  it('takes the credential under any case of the Bearer scheme', async () => {
+    const res = await h.http.post('/v1/events').set('Authorization', `bearer ${credential}`).send({ type: 'user.logged_out_all', data: { userId: userId() } });
+    expect(res.status).toBe(202);
+  });
+
   it('refuses a body that tries to set the source or actor', async () => {
     const res = await post({ type: 'user.suspended', data: { userId: userId() }, source: 'api' });
     expect(res.status).toBe(400);

@@ -25,7 +25,7 @@ declare global {
 export function requireServiceScope(scope: ServiceScope): RequestHandler {
   return async (req, _res, next) => {
     try {
-      const match = /^Bearer (lk_svc_\S+)$/.exec(req.get('authorization') ?? '');
+      const match = /^bearer (lk_svc_\S+)$/i.exec(req.get('authorization') ?? '');
       const client = match ? await findServiceClient(match[1]!) : undefined;
       if (!client) throw new AppError('invalid_token', { detail: 'service credential missing, unknown or revoked' });
       if (!client.scopes.includes(scope)) throw new AppError('forbidden', { publicDetail: `This credential lacks the scope ${scope}.` });

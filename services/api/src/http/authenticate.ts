@@ -4,6 +4,11 @@ import type { TokenVerifier } from '../../../../shared/src/verify/token-verifier
 
 const SCHEME = 'Bearer ';
 
+/** Whether the header names the Bearer scheme, in any case (RFC 9110: schemes are case-insensitive). */
+export function isBearer(header: string): boolean {
+  return header.startsWith(SCHEME) || header.slice(0, SCHEME.length).toLowerCase() === 'bearer ';
+}
+
 /**
  * Reads `Authorization: Bearer <token>`; undefined when absent, invalid_token when it is not a
  * bearer token or is a service credential. The token's own form is the verifier's first check
@@ -11,7 +16,7 @@ const SCHEME = 'Bearer ';
  */
 export function bearerToken(header: string | undefined): string | undefined {
   if (header === undefined) return undefined;
-  const token = header.startsWith(SCHEME) ? header.slice(SCHEME.length) : '';
+  const token = isBearer(header) ? header.slice(SCHEME.length) : '';
   if (token === '' || token.startsWith('lk_svc_')) throw new AppError('invalid_token');
   return token;
 }
