@@ -72,3 +72,20 @@ it('membership.removed and organization.suspended published by a backend, delive
   expect(row!.permissions_version).toBe(2);
   expect((await me(b.accessToken)).body.code).toBe('organization_suspended');
 });
+
+it('a suspension is first refused as organization_suspended, never as permissions_stale (which would have the client refresh)', async () => {
+  const events = await serviceCredential(['events:write']);
+  for (let run = 0; run < 8; run++) {
+    const org = await createOrganization(h, writer);
+    const member = await memberSignedIn(h, writer, org, 'member');
+    expect((await me(member.accessToken)).status).toBe(200); // its state is in Redis
+    const posted = await h.http.post('/v1/events').set('Authorization', bearer(events)).send({ type: 'organization.suspended', data: { organizationId: org } });
+    expect(posted.status).toBe(202);
+    let first: { status: number; code?: string } = { status: 200 };
+    for (let i = 0; i < 2_000 && first.status === 200; i++) {
+      const res = await me(member.accessToken);
+      first = { status: res.status, code: res.body.code };
+    }
+    expect(first).toEqual({ status: 401, code: 'organization_suspended' });
+  }
+});
