@@ -67,7 +67,11 @@ export async function createDeps(
   await keyRing.start();
   const stateReader = StateReader.serves(redisUrl) ? new StateReader(redisUrl) : undefined;
   await Promise.all([redisReady, stateReader?.whenConnected()]);
-  const stateCache = new StateCache(redis, keys, new CacheGuard(redis, keys, logger.child({ module: 'cache-guard' })), stateReader);
+  const guard = new CacheGuard(redis, keys, logger.child({ module: 'cache-guard' }));
+  // The API starts serving with Redis validated (and recorded as such, which product backends'
+  // kits wait for), unless that takes long: then Postgres serves verification until it is done.
+  await withTimeout(guard.validate(), 3_000);
+  const stateCache = new StateCache(redis, keys, guard, stateReader);
   const metrics = createMetrics();
   const signatures = new SignatureVerifier({
     getKey: keyRing.getKey,

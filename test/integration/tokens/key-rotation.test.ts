@@ -93,6 +93,19 @@ describe('keys rotate, seen by a running API', () => {
     await h.http.get('/me').set('Authorization', `Bearer ${after.accessToken}`).expect(200);
   });
 
+  it('lets caches keep the JWKS only while it is unchanged (revalidated on every use)', async () => {
+    const first = await h.http.get('/.well-known/jwks.json').expect(200);
+    expect(first.headers['cache-control']).toBe('public, no-cache');
+    const etag = first.headers.etag as string;
+    await h.http.get('/.well-known/jwks.json').set('If-None-Match', etag).expect(304);
+    await rotateLikeCli();
+    const changed = await within(2_000, async () => {
+      const res = await h.http.get('/.well-known/jwks.json').set('If-None-Match', etag);
+      return res.status === 200 ? res : undefined;
+    });
+    expect(changed?.headers.etag).not.toBe(etag);
+  });
+
   it('a product backend verifying with the JWKS over HTTP accepts a token whose key was rotated in after its last fetch', async () => {
     const latchkey = await listen(h);
     try {
