@@ -32,7 +32,6 @@ export function createApp(deps: ApiDeps): Express {
   app.set('query parser', 'simple');
   app.use(requestId);
   app.use(requestTimer(deps.metrics));
-  app.use(storableUrl);
   app.use(
     helmet({
       contentSecurityPolicy: {
@@ -43,6 +42,7 @@ export function createApp(deps: ApiDeps): Express {
   );
   app.use(cors(deps.config.allowedOrigins));
   app.use(cookieParser(deps.config.cookieSecret));
+  app.use(storableUrl);
 
   app.use(healthRoutes(deps));
   app.use(openApiRoutes(deps));
