@@ -9,6 +9,7 @@ export interface SessionState {
   /** 1 once revoked (or unknown): a revoked session can never be written back as live. */
   version: 0 | 1;
   revoked: boolean;
+  /** Epoch seconds: the earlier of the session's idle expiry (as last read) and its absolute one. */
   expiresAt: number;
 }
 export interface MembershipState {

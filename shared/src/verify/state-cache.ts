@@ -112,9 +112,16 @@ export class StateCache {
     return p.lkSetIfNotOlder(this.keys.user(userId), codec.user.version(s), codec.user.encode(s), KEY_TTL.user);
   }
 
+  /**
+   * A live session's key expires a second before the expiry it holds: its idle expiry slides with
+   * every refresh without a Redis write, so past the stored one the key must be gone and the next
+   * verification read the slid expiry from Postgres, never refuse a live session. A live session
+   * within two seconds of that expiry is not cached at all (Postgres answers).
+   */
   private queueSession(p: Pipeline, userId: string, sessionId: string, s: SessionState) {
     const untilExpiry = s.expiresAt - Math.floor(Date.now() / 1000);
-    const ttl = s.revoked ? KEY_TTL.revokedSession : Math.max(1, untilExpiry);
+    if (!s.revoked && untilExpiry <= 2) return p;
+    const ttl = s.revoked ? KEY_TTL.revokedSession : untilExpiry - 1;
     return p.lkSetIfNotOlder(this.keys.session(userId, sessionId), codec.session.version(s), codec.session.encode(s), ttl);
   }
 

@@ -15,7 +15,8 @@ interface Row {
 
 const AUTH_STATE_SQL = `
   SELECT u.token_version, u.status AS user_status,
-         s.id IS NOT NULL AS session_found, s.revoked_at IS NOT NULL AS session_revoked, s.expires_at AS session_expires_at,
+         s.id IS NOT NULL AS session_found, s.revoked_at IS NOT NULL AS session_revoked,
+         LEAST(s.expires_at, s.idle_expires_at) AS session_expires_at,
          m.permissions_version, m.status AS membership_status, m.organization_id, o.status AS organization_status
   FROM (SELECT 1) AS one
   LEFT JOIN users u ON u.id = :userId

@@ -54,7 +54,7 @@ export class StateSync {
       name: 'lk_state_users',
       text: `SELECT u.id, u.token_version, u.status,
          COALESCE((SELECT json_agg(json_build_object('id', s.id, 'revoked', s.revoked_at IS NOT NULL,
-             'expires_at', floor(extract(epoch FROM s.expires_at))::bigint))
+             'expires_at', floor(extract(epoch FROM LEAST(s.expires_at, s.idle_expires_at)))::bigint))
            FROM sessions s
            WHERE s.user_id = u.id AND (s.revoked_at IS NULL OR s.revoked_at > now() - make_interval(secs => $2::int))), '[]') AS sessions,
          COALESCE((SELECT json_agg(json_build_object('id', m.id, 'user_id', m.user_id, 'organization_id', m.organization_id,
