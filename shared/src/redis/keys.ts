@@ -38,8 +38,10 @@ export type Keys = ReturnType<typeof createKeys>;
 export const KEY_TTL = {
   user: 24 * 3600,
   membership: 24 * 3600,
-  /** Sessions live until their absolute expiry; revoked ones stay as long as any token could. */
+  /** Live sessions until shortly before their expiry (state-cache.ts); revoked ones stay as long as any token could. */
   revokedSession: 24 * 3600,
+  /** An expired session, as long as an access token issued before its expiry may live (900 s at most). */
+  expiredSession: 900,
   permissions: 24 * 3600,
   mfaChallenge: 300,
   /** Longer than any job's retries; a redelivery after that mails again, which is acceptable. */

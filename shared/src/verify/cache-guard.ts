@@ -110,7 +110,8 @@ export class CacheGuard {
       const recorded = new Set(recordedValue ? recordedValue.split(',') : []);
       const unknown = nodes.filter((_, i) => !recorded.has(current[i]!));
       const record = [...current].sort().join(',');
-      if (unknown.length && this.options.observeOnly) return undefined; // not yet validated by Latchkey
+      // The kit never writes: it trusts exactly the masters Latchkey recorded.
+      if (this.options.observeOnly) return unknown.length ? undefined : current;
       if (unknown.length) {
         const pattern = this.keys.userStatePattern();
         const dropped = (await Promise.all(unknown.map((node) => unlinkMatchingOnNode(node, pattern)))).reduce((a, b) => a + b, 0);

@@ -8,6 +8,9 @@ import { codec, type AuthState, type MembershipState, type SessionState, type Us
 
 type RedisLike = Redis | Cluster;
 
+/** Seconds: well beyond the 5 s of clock skew verification allows between hosts. */
+const SESSION_EXPIRY_MARGIN = 30;
+
 /**
  * Replaces a value only when the stored one has an equal or lower leading version, so a slow
  * reader that fetched old state from Postgres can never overwrite a newer write (G4).
@@ -113,15 +116,19 @@ export class StateCache {
   }
 
   /**
-   * A live session's key expires a second before the expiry it holds: its idle expiry slides with
-   * every refresh without a Redis write, so past the stored one the key must be gone and the next
-   * verification read the slid expiry from Postgres, never refuse a live session. A live session
-   * within two seconds of that expiry is not cached at all (Postgres answers).
+   * A live session's key expires SESSION_EXPIRY_MARGIN before the expiry it holds: its idle expiry
+   * slides with every refresh without a Redis write, so before the stored one is reached, by any
+   * verifier's clock, the key must be gone and the next verification read the slid expiry from
+   * Postgres, never refuse a live session. Within the margin it is not cached at all. An expired
+   * session (terminal: its refresh is refused too) is cached as such while its tokens may live.
    */
   private queueSession(p: Pipeline, userId: string, sessionId: string, s: SessionState) {
     const untilExpiry = s.expiresAt - Math.floor(Date.now() / 1000);
-    if (!s.revoked && untilExpiry <= 2) return p;
-    const ttl = s.revoked ? KEY_TTL.revokedSession : untilExpiry - 1;
+    let ttl: number;
+    if (s.revoked) ttl = KEY_TTL.revokedSession;
+    else if (untilExpiry <= 0) ttl = KEY_TTL.expiredSession;
+    else if (untilExpiry > SESSION_EXPIRY_MARGIN) ttl = untilExpiry - SESSION_EXPIRY_MARGIN;
+    else return p;
     return p.lkSetIfNotOlder(this.keys.session(userId, sessionId), codec.session.version(s), codec.session.encode(s), ttl);
   }
 

@@ -132,6 +132,9 @@ describe('createVerifier', () => {
     try {
       const unvalidated = await productApp({ introspection: false }).get('/whoami').set('Authorization', bearer(s.accessToken));
       expect(unvalidated.status).toBe(503);
+      // The kit only reads: Latchkey's record and the state stay as they were.
+      expect(await h.deps.redis.get(record)).toBe('a-server-restored-elsewhere');
+      expect(await h.deps.redis.get(sessionKey)).toBe(live);
     } finally {
       await h.deps.redis.set(record, validated);
     }

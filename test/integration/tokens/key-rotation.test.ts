@@ -243,7 +243,7 @@ describe('two key rings (two API processes), one hearing of the rotation first',
     expect(loads()).toBe(1);
 
     const running = receiver.reload();
-    while (loads() < 2) await Promise.resolve(); // its query is on its way
+    while (loads() < 2) await new Promise((resolve) => setImmediate(resolve)); // its query is on its way
     const meanwhile = Array.from({ length: 10 }, () => receiver.reload());
     await Promise.all([running, ...meanwhile]);
     expect(loads()).toBe(3);

@@ -43,5 +43,10 @@ it('refuses the access token of a session that went idle with session_expired', 
   const res = await me(s.accessToken);
   expect(res.status).toBe(401);
   expect(res.body.code).toBe('session_expired');
+  // Expiry is terminal: cached as such (not read from Postgres on every request of its tokens).
+  const ttl = await h.deps.redis.ttl(h.deps.keys.session(s.userId, s.sessionId));
+  expect(ttl).toBeGreaterThan(0);
+  expect(ttl).toBeLessThanOrEqual(900);
+  expect((await me(s.accessToken)).body.code).toBe('session_expired');
   expect((await refresh(h, s)).body.code).toBe('session_expired');
 });

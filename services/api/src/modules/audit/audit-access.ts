@@ -3,7 +3,7 @@ import { AppError } from '../../../../../shared/src/errors/app-error';
 import { grants } from '../../../../../shared/src/verify/permissions';
 import type { ApiDeps } from '../../deps';
 import { authenticate } from '../../http/authenticate';
-import { requireServiceScope } from '../../http/authenticate-service';
+import { presentsServiceCredential, requireServiceScope } from '../../http/authenticate-service';
 
 /** Who reads the audit log, and how far they may see. */
 export interface AuditReader {
@@ -33,7 +33,7 @@ export function requireAuditReader(deps: ApiDeps): RequestHandler {
   const service = requireServiceScope('audit:read');
   const user = authenticate(deps.verifier);
   return (req, res, next) => {
-    if (/^Bearer lk_svc_/.test(req.get('authorization') ?? '')) {
+    if (presentsServiceCredential(req.get('authorization'))) {
       service(req, res, (err?: unknown) => {
         if (err) return next(err);
         req.auditReader = { actor: { type: 'service', id: req.service!.id } };

@@ -4,7 +4,7 @@ import type { ServiceScope } from '../../../../../shared/src/security/service-cr
 import { grants } from '../../../../../shared/src/verify/permissions';
 import type { ApiDeps } from '../../deps';
 import { authenticate } from '../../http/authenticate';
-import { requireServiceScope } from '../../http/authenticate-service';
+import { presentsServiceCredential, requireServiceScope } from '../../http/authenticate-service';
 
 /** Who is managing an organization: a product backend (every organization) or a member (its own). */
 export type OrganizationActor =
@@ -30,7 +30,7 @@ export function organizationAccess(deps: ApiDeps, scope: ServiceScope, permissio
   const service = requireServiceScope(scope);
   const user = authenticate(deps.verifier);
   return (req, res, next) => {
-    if (/^Bearer lk_svc_/.test(req.get('authorization') ?? '')) {
+    if (presentsServiceCredential(req.get('authorization'))) {
       return service(req, res, (err?: unknown) => {
         if (err) return next(err);
         req.organizationActor = { type: 'service', id: req.service!.id };
