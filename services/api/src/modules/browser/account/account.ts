@@ -17,20 +17,19 @@ function say(text: string, kind: 'ok' | 'error' | 'working'): void {
   box.hidden = false;
 }
 
-/** POSTs JSON; resolves to null on success, else the problem's title. */
+/** POSTs JSON; resolves to null on success, else what the problem says (its public detail, or its title). */
 async function post(path: string, body: unknown): Promise<string | null> {
   const res = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   if (res.ok) return null;
-  const problem = (await res.json().catch(() => ({}))) as { title?: string };
-  return problem.title ?? `HTTP ${res.status}`;
+  const problem = (await res.json().catch(() => ({}))) as { title?: string; detail?: string };
+  if (problem.detail?.includes('newPassword')) return 'Choose another password: 12 to 128 characters, and not a common one.';
+  return problem.detail ?? problem.title ?? `HTTP ${res.status}`;
 }
-
-const UNUSABLE = 'This link did not work: it may have expired or been used already. Ask for a new one.';
 
 async function verifyEmail(token: string): Promise<void> {
   say('Verifying your email address…', 'working');
   const refused = await post('/auth/email/verify', { token });
-  say(refused ? UNUSABLE : 'Your email address is verified. You can close this page.', refused ? 'error' : 'ok');
+  say(refused ?? 'Your email address is verified. You can close this page.', refused ? 'error' : 'ok');
 }
 
 function resetPassword(token: string): void {
@@ -45,7 +44,7 @@ function resetPassword(token: string): void {
         if (!refused) {
           form.hidden = true;
           say('Your password is changed and every session was signed out. Sign in with the new password.', 'ok');
-        } else say(refused === 'The request is not valid' ? UNUSABLE : refused, 'error');
+        } else say(refused, 'error');
       })
       .catch(() => say('The server could not be reached. Try again.', 'error'));
   });
