@@ -1,5 +1,6 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import { isAppError } from '../../shared/src/errors/app-error';
+import { isDependencyUnavailable } from '../../shared/src/errors/unavailable';
 import { parseEvent, type SecurityEvent } from '../../shared/src/events/schemas';
 import { batchesOf, writeCommitted } from './apply-batches';
 import { rejectEvent, rejectExhausted, rejectMalformed } from './event-rejections';
@@ -94,6 +95,13 @@ export async function processJob(
 
 /** The last attempt failed: the event is rejected for good, or left pending for the relay. */
 async function giveUp(event: SecurityEvent, attempts: number, err: unknown, ctx: HandlerContext): Promise<void> {
+  // A dependency still down after every attempt is not the event's fault: it stays pending and
+  // the relay gives it a new round of attempts once it answers (G3), rather than being dropped.
+  if (isDependencyUnavailable(err)) {
+    ctx.logger.error({ eventId: event.id, type: event.type, attempts, err: String(err) }, 'security event left pending for the outbox relay');
+    await markFailure(ctx.db, event.id).catch(() => undefined);
+    return;
+  }
   try {
     if (await rejectExhausted(ctx.db, event, attempts, err)) {
       ctx.logger.error({ eventId: event.id, type: event.type, attempts }, 'security event rejected: retries exhausted');

@@ -6,7 +6,7 @@ import { JOB_OPTIONS, SECURITY_EVENTS_QUEUE } from '../../../shared/src/events/p
 import type { SecurityEvent } from '../../../shared/src/events/schemas';
 import { createLogger } from '../../../shared/src/logging/logger';
 import { createRedis } from '../../../shared/src/redis/client';
-import { EXHAUSTED_FAILURE } from '../../../workers/src/event-rows';
+import { EXHAUSTED_FAILURE, TRANSIENT_FAILURE } from '../../../workers/src/event-rows';
 import type { EventHandler } from '../../../workers/src/handler';
 import { retryFailedJobs } from '../../../workers/src/outbox-relay';
 import { processJob } from '../../../workers/src/process-event';
@@ -169,6 +169,28 @@ describe('an event whose every attempt fails transiently', () => {
       }
       expect(await tokenVersion(h, s.userId)).toBe(before);
       await expectNothingStranded();
+    } finally {
+      await w.close();
+    }
+  });
+
+  it('stays pending, for the relay, when what failed every attempt was a dependency being down', async () => {
+    const s = await signIn(h);
+    const down: EventHandler<'user.suspended'> = {
+      async apply() {
+        throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+      },
+      sync: HANDLERS['user.suspended'].sync,
+    };
+    const w = await startRealWorker({ ...HANDLERS, 'user.suspended': down });
+    try {
+      const event = buildEvent({ type: 'user.suspended', ...source, data: { userId: s.userId } });
+      await h.deps.db.transaction((t) => insertOutboxEvent(h.deps.db, t, event));
+      const opts = { ...JOB_OPTIONS, attempts: 2, backoff: { type: 'fixed', delay: 50 } };
+      await h.deps.producer.queue.add(event.type, event, { ...opts, jobId: event.id });
+      await waitFor(async () => (await jobState(event.id)) === 'failed', 'job failed');
+      expect(await auditRecords(h, event.id)).toHaveLength(0);
+      expect(await eventRow(event.id)).toEqual({ status: 'pending', error: TRANSIENT_FAILURE });
     } finally {
       await w.close();
     }
