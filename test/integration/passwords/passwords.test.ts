@@ -83,6 +83,29 @@ describe('password change', () => {
     expect(await reusedAlerts(h, me.sessionId)).toBe(0);
   });
 
+  it('racing refreshes of the same cookie: never a 5xx, and the kept session lives (locks taken in either order are retried)', async () => {
+    const { h } = rig;
+    for (let round = 0; round < 5; round++) {
+      const me = await signIn(h);
+      const cookie = me.jar.header();
+      const refreshOnce = () => h.http.post('/auth/refresh').set('Cookie', cookie).set('X-CSRF-Token', me.csrf);
+      const [change, ...refreshes] = await Promise.all([
+        h.http
+          .post('/auth/password/change')
+          .set('Authorization', `Bearer ${me.accessToken}`)
+          .set('Cookie', cookie)
+          .send({ currentPassword: PASSWORD, newPassword: `${NEW_PASSWORD} ${round}` }),
+        refreshOnce(),
+        refreshOnce(),
+        refreshOnce(),
+      ]);
+      for (const res of [change, ...refreshes]) expect(res.status).toBeLessThan(500);
+      expect(change.status).toBe(200);
+      expect(await probe(h, change.body.accessToken)).toEqual({ status: 200 });
+      expect(await reusedAlerts(h, me.sessionId)).toBe(0);
+    }
+  });
+
   it('refuses, without signing the kept session out, a retired cookie the change did not see', async () => {
     const { h } = rig;
     const me = await signIn(h);

@@ -1,3 +1,4 @@
+import { retryingDeadlocks } from '../../../../../shared/src/db/deadlock-retry';
 import type { ErrorCode } from '../../../../../shared/src/errors/codes';
 import { buildEvent, insertOutboxEvent } from '../../../../../shared/src/events/outbox';
 import type { SecurityEvent } from '../../../../../shared/src/events/schemas';
@@ -29,7 +30,11 @@ export class RefreshService {
     this.repo = new RefreshTokensRepository(deps.db);
   }
 
-  async refresh(presented: string, ctx: RequestContext): Promise<RefreshOutcome> {
+  refresh(presented: string, ctx: RequestContext): Promise<RefreshOutcome> {
+    return retryingDeadlocks(() => this.refreshOnce(presented, ctx));
+  }
+
+  private async refreshOnce(presented: string, ctx: RequestContext): Promise<RefreshOutcome> {
     // The common case, an unused token of a live family, in one statement (one round trip, no
     // transaction held open across round trips). Anything else it only reads, under the same lock.
     const now = Date.now();

@@ -1,4 +1,5 @@
 import { QueryTypes, type Transaction } from 'sequelize';
+import { retryingDeadlocks } from '../../../../../shared/src/db/deadlock-retry';
 import { AppError } from '../../../../../shared/src/errors/app-error';
 import { buildEvent, insertOutboxEvent } from '../../../../../shared/src/events/outbox';
 import { hashPassword, verifyPassword } from '../../../../../shared/src/security/passwords';
@@ -63,7 +64,7 @@ export class PasswordChangeService {
       userAgent: ctx.userAgent,
       data: { userId: auth.sub, ...(keep ? { keepSessionId: keep } : {}) },
     });
-    const outcome = await db.transaction(async (t) => {
+    const outcome = await retryingDeadlocks(() => db.transaction(async (t) => {
       const [user] = await db.query<{ id: string; email: string; name: string | null; email_verified_at: Date | null; password_hash: string }>(
         'SELECT id, email, name, email_verified_at, password_hash FROM users WHERE id = :id FOR UPDATE',
         { type: QueryTypes.SELECT, transaction: t, replacements: { id: auth.sub } },
@@ -78,7 +79,7 @@ export class PasswordChangeService {
       await insertOutboxEvent(db, t, event);
       const kept = keep ? await this.keptSession(t, auth.sub, keep, presentedCookie) : undefined;
       return { user, revoked, kept };
-    });
+    }));
     await revocations.writeThrough(outcome.revoked);
     publishAfterCommit(this.deps, [event]);
     await notifyPasswordChanged(this.deps, outcome.user.email);
