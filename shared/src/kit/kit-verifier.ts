@@ -64,6 +64,7 @@ export class KitVerifier {
   readonly keys: Keys;
   private readonly signatures: SignatureVerifier;
   private readonly cache: StateCache;
+  private readonly guard: CacheGuard;
   private readonly permissionsCache = new Map<string, string[]>();
 
   constructor(readonly options: VerifierOptions) {
@@ -79,7 +80,13 @@ export class KitVerifier {
     this.keys = createKeys(options.keyPrefix ?? 'lk');
     // Trusted only once Latchkey has validated the server it reaches: a Redis restored from an old
     // snapshot would otherwise show revoked sessions as live until Latchkey dropped them (G4, G5).
-    this.cache = new StateCache(options.redis, this.keys, new CacheGuard(options.redis, this.keys, undefined, { observeOnly: true }));
+    this.guard = new CacheGuard(options.redis, this.keys, undefined, { observeOnly: true });
+    this.cache = new StateCache(options.redis, this.keys, this.guard);
+  }
+
+  /** Stops watching the Redis client (which stays the caller's to close); verification stops trusting Redis. */
+  close(): void {
+    this.guard.close();
   }
 
   /** The claims of an acceptable token; otherwise an AppError with the contract's refusal code. */

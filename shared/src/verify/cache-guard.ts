@@ -24,6 +24,9 @@ import { masters, runIdOf, unlinkMatchingOnNode } from '../redis/nodes';
  * the state of a restarted master; until then it checks again every 500 ms and verifies through
  * introspection (or refuses with 503) meanwhile.
  */
+/** An event listener, as Node's EventEmitter takes it. */
+type Listener = Parameters<NodeJS.EventEmitter['on']>[1];
+
 export class CacheGuard {
   private trustedRunIds: string[] | undefined;
   private checking: Promise<void> | undefined;
@@ -31,6 +34,9 @@ export class CacheGuard {
   private generation = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private failures = 0;
+  private closed = false;
+  /** Every listener it added, so that `close` leaves the client as it found it. */
+  private readonly listening: Array<{ emitter: NodeJS.EventEmitter; event: string; listener: Listener }> = [];
 
   constructor(
     private readonly redis: RedisClient,
@@ -42,24 +48,38 @@ export class CacheGuard {
       this.generation++;
       this.trustedRunIds = undefined;
     };
-    redis.on('close', distrust);
-    redis.on('ready', () => void this.validate());
+    const revalidate = () => void this.validate();
+    this.listen(redis, 'close', distrust);
+    this.listen(redis, 'ready', revalidate);
     if (isCluster(redis)) {
       // A master's connection closing (restart, failover), a node leaving or a new one appearing
       // (rediscovered, promoted): nothing is trusted until every master is checked again.
       const watch = (node: Redis) => {
-        node.on('close', distrust);
-        node.on('ready', () => void this.validate());
+        this.listen(node, 'close', distrust);
+        this.listen(node, 'ready', revalidate);
       };
       redis.nodes('all').forEach(watch);
-      redis.on('-node', distrust);
-      redis.on('+node', (node: Redis) => {
+      this.listen(redis, '-node', distrust);
+      this.listen(redis, '+node', (node: Redis) => {
         distrust();
         watch(node);
         if (redis.status === 'ready') void this.validate();
       });
     }
     if (redis.status === 'ready') void this.validate();
+  }
+
+  /** Stops watching the client (its listeners removed, no more re-checks); it is trusted no more. */
+  close(): void {
+    this.closed = true;
+    this.trustedRunIds = undefined;
+    clearTimeout(this.retryTimer);
+    for (const { emitter, event, listener } of this.listening.splice(0)) emitter.off(event, listener);
+  }
+
+  private listen(emitter: NodeJS.EventEmitter, event: string, listener: Listener): void {
+    emitter.on(event, listener);
+    this.listening.push({ emitter, event, listener });
   }
 
   get trusted(): boolean {
@@ -89,7 +109,7 @@ export class CacheGuard {
     }
     // A failed check (e.g. CLUSTERDOWN while a restarted master rejoins) is retried while the
     // client lives: no further connection event may come to trigger it.
-    if (!this.trustedRunIds && this.redis.status !== 'end' && !this.retryTimer) {
+    if (!this.trustedRunIds && this.redis.status !== 'end' && !this.retryTimer && !this.closed) {
       this.retryTimer = setTimeout(() => {
         this.retryTimer = undefined;
         if (!this.trustedRunIds && this.redis.status !== 'end') void this.validate();

@@ -17,8 +17,6 @@ let org: string;
 
 beforeAll(async () => {
   h = await startHarness();
-  // Every productApp() is a verifier of its own, whose cache guard listens to this shared client.
-  h.deps.redis.setMaxListeners(100);
   latchkey = await listen(h);
   writer = await serviceCredential(['organizations:write', 'organizations:read']);
   introspector = await serviceCredential(['introspect']);
@@ -29,6 +27,10 @@ afterAll(async () => {
   await h.close();
 });
 
+/** Every productApp() is a verifier of its own, watching the shared client: closed after each test. */
+const verifiers: VerifierMiddleware[] = [];
+afterEach(() => verifiers.splice(0).forEach((v) => v.verifier.close()));
+
 function productApp(options: { introspection?: boolean; redis?: Redis; keys?: boolean } = {}) {
   const verify: VerifierMiddleware = createVerifier({
     ...(options.keys ? { keys: h.deps.keyRing.publicJwks() } : { jwksUrl: `${latchkey.url}/.well-known/jwks.json` }),
@@ -38,6 +40,7 @@ function productApp(options: { introspection?: boolean; redis?: Redis; keys?: bo
     keyPrefix: h.prefix,
     ...(options.introspection === false ? {} : { introspection: { url: `${latchkey.url}/v1/introspect`, credential: introspector } }),
   });
+  verifiers.push(verify);
   const app = express();
   app.get('/whoami', verify, (req, res) => void res.json(req.latchkey!.claims));
   app.get('/reports', verify, requirePermission('reports:read'), (_req, res) => void res.json({ ok: true }));
@@ -148,6 +151,17 @@ describe('createVerifier', () => {
       if (status !== 200) await new Promise((r) => setTimeout(r, 100));
     }
     expect(status).toBe(200);
+  });
+});
+
+describe('KitVerifier.close', () => {
+  it("leaves the caller's Redis client with the listeners it had", () => {
+    const before = ['close', 'ready'].map((e) => h.deps.redis.listenerCount(e));
+    const many = Array.from({ length: 5 }, () => productApp());
+    expect(many).toHaveLength(5);
+    expect(h.deps.redis.listenerCount('ready')).toBeGreaterThan(before[1]!);
+    verifiers.splice(0).forEach((v) => v.verifier.close());
+    expect(['close', 'ready'].map((e) => h.deps.redis.listenerCount(e))).toEqual(before);
   });
 });
 
