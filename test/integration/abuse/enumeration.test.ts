@@ -17,7 +17,8 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 
 describe('enumeration resistance', () => {
   it('takes the same time to refuse a wrong password and an unknown account (median of back-to-back pairs within 20%)', async () => {
-    const known = await Promise.all(Array.from({ length: 21 }, () => registerUser(h)));
+    // 41 pairs: under a loaded CI machine the median of 21 drifted to the edge of the band once.
+    const known = await Promise.all(Array.from({ length: 41 }, () => registerUser(h)));
     const ratios: number[] = [];
     for (const [i, email] of known.entries()) {
       // One pair at a time, back to back, in alternating order, so machine noise (other test
