@@ -49,8 +49,8 @@ export async function createSigningKey(db: Sequelize, alg: SigningAlgorithm, sec
 /**
  * Rotation: a new key becomes the signing key, the previous ones are marked retired (they stay
  * published for `verifyWindow` seconds so tokens they signed keep verifying), and keys retired
- * longer ago than that are deleted. One transaction, so a process sees, and hears of, the whole
- * change at once or none of it.
+ * longer ago than that are deleted. One transaction, so a process sees, and hears of (the notice
+ * the new key's insert sends, delivered at commit), the whole change at once or none of it.
  */
 export async function rotateSigningKeys(db: Sequelize, alg: SigningAlgorithm, secret: string, verifyWindow: number) {
   return db.transaction(async (transaction) => {
@@ -60,7 +60,6 @@ export async function rotateSigningKeys(db: Sequelize, alg: SigningAlgorithm, se
       `DELETE FROM signing_keys WHERE retired_at < now() - make_interval(secs => :window)`,
       { replacements: { window: verifyWindow }, transaction },
     );
-    await announceSigningKeysChanged(db, transaction);
     return { kid, deleted: Number((deleted as { rowCount?: number })?.rowCount ?? 0) };
   });
 }
