@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type Redis from 'ioredis';
 import type { Cluster } from 'ioredis';
 import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
@@ -50,7 +51,7 @@ function remoteKeys(url: URL): JWTVerifyGetKey {
       return await remote(header, token);
     } catch (err) {
       if (!(err instanceof joseErrors.JWKSNoMatchingKey) || !remote.coolingDown) throw err;
-      await new Promise((resolve) => setTimeout(resolve, JWKS_REFETCH_INTERVAL_MS));
+      await sleep(JWKS_REFETCH_INTERVAL_MS);
       return remote(header, token); // past the cooldown: jose fetches again for the unknown kid
     }
   };

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createLocalJWKSet, type FlattenedJWSInput, type JSONWebKeySet, type JWSHeaderParameters, type JWTVerifyGetKey } from 'jose';
 import type { Sequelize } from 'sequelize';
 import type { Logger } from '../logging/logger';
@@ -139,7 +140,7 @@ export class KeyRing {
   private reloadForUnknownKid(): Promise<void> {
     if (!this.unknownKidReload) {
       const wait = Math.max(0, this.lastUnknownKidReload + UNKNOWN_KID_RELOAD_INTERVAL_MS - Date.now());
-      this.unknownKidReload = delay(wait).then(() => {
+      this.unknownKidReload = sleep(wait, undefined, { ref: false }).then(() => {
         this.unknownKidReload = undefined;
         this.lastUnknownKidReload = Date.now();
         return this.reload();
@@ -155,8 +156,4 @@ export class KeyRing {
     const bytes = Buffer.byteLength(token.signature, 'base64url');
     return bytes >= min && bytes <= max;
   }
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
