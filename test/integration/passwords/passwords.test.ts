@@ -12,6 +12,12 @@ afterAll(() => rig.close());
 
 const NEW_PASSWORD = 'an entirely different passphrase';
 
+/** POST /auth/password/change with the session's access token (and a cookie, as a browser sends it). */
+function changePassword(me: { accessToken: string }, body: object, cookie?: string) {
+  const req = rig.h.http.post('/auth/password/change').set('Authorization', `Bearer ${me.accessToken}`);
+  return (cookie ? req.set('Cookie', cookie) : req).send(body);
+}
+
 /** How many refresh-token reuse alerts were raised for a session. */
 async function reusedAlerts(h: WorkerRig['h'], sessionId: string): Promise<number> {
   const rows = await h.deps.db.query("SELECT 1 FROM events WHERE type = 'refresh_token.reused' AND data->>'sessionId' = :sid", {
@@ -32,11 +38,7 @@ describe('password change', () => {
     const me = await signIn(h);
     const other = await signIn(h, { email: me.email });
     const oldCookie = me.jar.header();
-    const res = await h.http
-      .post('/auth/password/change')
-      .set('Authorization', `Bearer ${me.accessToken}`)
-      .set('Cookie', oldCookie)
-      .send({ currentPassword: PASSWORD, newPassword: NEW_PASSWORD });
+    const res = await changePassword(me, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD }, oldCookie);
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ tokenType: 'Bearer', session: { id: me.sessionId } });
     expect(JSON.stringify(res.body)).not.toContain(NEW_PASSWORD);
@@ -66,11 +68,7 @@ describe('password change', () => {
     // Tab B's refresh lands first and gets a successor; tab A's change then presents the old cookie.
     const tabB = await h.http.post('/auth/refresh').set('Cookie', cookieBefore).set('X-CSRF-Token', me.csrf);
     expect(tabB.status).toBe(200);
-    const change = await h.http
-      .post('/auth/password/change')
-      .set('Authorization', `Bearer ${me.accessToken}`)
-      .set('Cookie', cookieBefore)
-      .send({ currentPassword: PASSWORD, newPassword: NEW_PASSWORD });
+    const change = await changePassword(me, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD }, cookieBefore);
     expect(change.status).toBe(200);
     // Tab B's cookie, presented within the grace window, leads to the token the change issued.
     const jarB = new CookieJar();
@@ -90,11 +88,7 @@ describe('password change', () => {
       const cookie = me.jar.header();
       const refreshOnce = () => h.http.post('/auth/refresh').set('Cookie', cookie).set('X-CSRF-Token', me.csrf);
       const [change, ...refreshes] = await Promise.all([
-        h.http
-          .post('/auth/password/change')
-          .set('Authorization', `Bearer ${me.accessToken}`)
-          .set('Cookie', cookie)
-          .send({ currentPassword: PASSWORD, newPassword: `${NEW_PASSWORD} ${round}` }),
+        changePassword(me, { currentPassword: PASSWORD, newPassword: `${NEW_PASSWORD} ${round}` }, cookie),
         refreshOnce(),
         refreshOnce(),
         refreshOnce(),
@@ -110,10 +104,7 @@ describe('password change', () => {
     const { h } = rig;
     const me = await signIn(h);
     const oldCookie = me.jar.header();
-    const change = await h.http
-      .post('/auth/password/change')
-      .set('Authorization', `Bearer ${me.accessToken}`)
-      .send({ currentPassword: PASSWORD, newPassword: NEW_PASSWORD });
+    const change = await changePassword(me, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD });
     expect(change.status).toBe(200);
     const stale = await h.http.post('/auth/refresh').set('Cookie', oldCookie).set('X-CSRF-Token', me.csrf);
     expect(stale.status).toBe(401);
@@ -127,10 +118,7 @@ describe('password change', () => {
   it('signs this session out too with keepCurrentSession: false', async () => {
     const { h } = rig;
     const me = await signIn(h);
-    const res = await h.http
-      .post('/auth/password/change')
-      .set('Authorization', `Bearer ${me.accessToken}`)
-      .send({ currentPassword: PASSWORD, newPassword: NEW_PASSWORD, keepCurrentSession: false });
+    const res = await changePassword(me, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD, keepCurrentSession: false });
     expect(res.status).toBe(204);
     expect(await probe(h, me.accessToken)).toEqual({ status: 401, code: 'session_revoked' });
   });
@@ -138,14 +126,11 @@ describe('password change', () => {
   it('refuses a wrong current password without changing anything', async () => {
     const { h } = rig;
     const me = await signIn(h);
-    const res = await h.http
-      .post('/auth/password/change')
-      .set('Authorization', `Bearer ${me.accessToken}`)
-      .send({ currentPassword: 'not my password at all', newPassword: NEW_PASSWORD });
+    const res = await changePassword(me, { currentPassword: 'not my password at all', newPassword: NEW_PASSWORD });
     expect(res.status).toBe(403);
     expect(res.body.code).toBe('forbidden');
     expect((await probe(h, me.accessToken)).status).toBe(200);
-    const short = await h.http.post('/auth/password/change').set('Authorization', `Bearer ${me.accessToken}`).send({ currentPassword: PASSWORD, newPassword: 'short' });
+    const short = await changePassword(me, { currentPassword: PASSWORD, newPassword: 'short' });
     expect(short.body.code).toBe('validation_failed');
   });
 });
