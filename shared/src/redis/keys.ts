@@ -16,6 +16,11 @@ export function createKeys(prefix: string) {
     /** JSON array of the permissions a membership had at one permissions version (immutable). */
     permissions: (membershipId: string, permissionsVersion: number) =>
       `${prefix}:{m:${membershipId}}:perm:${permissionsVersion}`,
+    /**
+     * A random value taken before a user's state is read from Postgres and checked when it is
+     * written (state-cache.ts `fence`); it goes whenever the user's state goes (flush, guard drop).
+     */
+    fence: (userId: string) => `${prefix}:{u:${userId}}:fence`,
     /** Per-limiter counters (rate limits, failed sign-ins). */
     limit: (name: string, subject: string) => `${prefix}:{rl:${name}:${subject}}`,
     /** MFA challenges, single use, five minutes. */
@@ -43,6 +48,8 @@ export const KEY_TTL = {
   /** An expired session, as long as an access token issued before its expiry may live (900 s at most). */
   expiredSession: 900,
   permissions: 24 * 3600,
+  /** A fence that expires under a read only makes that read's write refused (it is read again). */
+  fence: 24 * 3600,
   mfaChallenge: 300,
   /** Longer than any job's retries; a redelivery after that mails again, which is acceptable. */
   noticeSent: 7 * 24 * 3600,

@@ -2,7 +2,7 @@ import { QueryTypes, type Sequelize } from 'sequelize';
 import { rawQuery } from '../db/raw-connection';
 import { REVOKED_SESSION, type MembershipState } from './auth-state';
 import { perTurn } from '../util/per-turn';
-import type { StateCache } from './state-cache';
+import type { Fence, StateCache } from './state-cache';
 
 /** How far back revoked sessions are re-marked in Redis (longer than any access token lives). */
 const REVOKED_LOOKBACK_SECONDS = 24 * 3600;
@@ -25,7 +25,8 @@ const toMembershipState = (m: MembershipRow): MembershipState => ({
 
 /**
  * Rewrites Redis from Postgres, the durable truth. Writes never lower a stored version, so a
- * rebuild racing a newer change cannot undo it. Used by the workers after every event, by
+ * rebuild racing a newer change cannot undo it, and each user's fence is taken before the read, so
+ * a rebuild racing a flush cannot bring back what the flush removed (StateCache.fence). Used by the workers after every event, by
  * `cache rebuild`, and after Redis is found flushed or restored from an old snapshot.
  */
 export class StateSync {
@@ -44,6 +45,7 @@ export class StateSync {
 
   /** Rewrites the state of these users, read in one statement. */
   private async users(userIds: string[]): Promise<void> {
+    const fences = await this.fences(userIds);
     const users = await rawQuery<{
       id: string;
       token_version: number;
@@ -72,15 +74,36 @@ export class StateSync {
             state: s.revoked ? REVOKED_SESSION : { version: 0 as const, revoked: false, expiresAt: s.expires_at },
           })),
           memberships: user.memberships.map((m) => ({ membershipId: m.id, state: toMembershipState(m) })),
-        }),
+        }, fences.get(user.id)!),
       ),
     );
   }
 
-  /** Every membership of an organization (status, permissions version, organization status). */
+  /**
+   * Every membership of an organization (status, permissions version, organization status), for
+   * the members known before the fences were taken (a member added since is read through).
+   */
   async organization(organizationId: string): Promise<void> {
-    const memberships = await this.memberships('m.organization_id = :id', organizationId);
-    await this.cache.writeMemberships(memberships.map((m) => ({ userId: m.user_id, membershipId: m.id, state: toMembershipState(m) })));
+    const members = await this.db.query<{ user_id: string }>('SELECT DISTINCT user_id FROM memberships WHERE organization_id = :id', {
+      type: QueryTypes.SELECT,
+      replacements: { id: organizationId },
+    });
+    const fences = await this.fences(members.map((m) => m.user_id));
+    const memberships = await this.db.query<MembershipRow>(
+      `SELECT m.id, m.user_id, m.organization_id, m.status, m.permissions_version, o.status AS organization_status
+       FROM memberships m JOIN organizations o ON o.id = m.organization_id WHERE m.organization_id = :id`,
+      { type: QueryTypes.SELECT, replacements: { id: organizationId } },
+    );
+    await this.cache.writeMemberships(
+      memberships
+        .filter((m) => fences.has(m.user_id))
+        .map((m) => ({ userId: m.user_id, membershipId: m.id, state: toMembershipState(m), fence: fences.get(m.user_id) })),
+    );
+  }
+
+  /** The fence of each user, taken before their state is read (one command each: users' keys live on different slots). */
+  private async fences(userIds: string[]): Promise<Map<string, Fence>> {
+    return new Map(await Promise.all(userIds.map(async (id) => [id, await this.cache.fence(id)] as const)));
   }
 
   /** Every user, in batches. */
@@ -97,13 +120,5 @@ export class StateSync {
       count += rows.length;
       after = rows[rows.length - 1]!.id;
     }
-  }
-
-  private memberships(where: string, id: string): Promise<MembershipRow[]> {
-    return this.db.query<MembershipRow>(
-      `SELECT m.id, m.user_id, m.organization_id, m.status, m.permissions_version, o.status AS organization_status
-       FROM memberships m JOIN organizations o ON o.id = m.organization_id WHERE ${where}`,
-      { type: QueryTypes.SELECT, replacements: { id } },
-    );
   }
 }

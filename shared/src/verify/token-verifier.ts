@@ -60,8 +60,10 @@ export class TokenVerifier {
     }
     const complete = cached.user && cached.session && (!mid || cached.membership);
     if (complete && !cacheIsBehind(claims, cached)) return { state: cached as AuthState, origin: 'redis' };
+    // The fence is taken before the read; without one (Redis just failed) nothing is written back.
+    const fence = await this.deps.cache.fence(sub).catch(() => undefined);
     const state = await this.loadOrUnavailable(claims);
-    await this.deps.cache.fill(sub, sid, mid, state).catch(() => undefined);
+    if (fence !== undefined) await this.deps.cache.fill(sub, sid, mid, state, fence).catch(() => undefined);
     return { state, origin: 'read-through' };
   }
 
