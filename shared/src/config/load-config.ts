@@ -30,8 +30,9 @@ const schema = z
     KEY_ENCRYPTION_SECRET: z.string().min(32).optional(),
     KEY_VERIFY_WINDOW: seconds(900, 90 * DAY, 2 * DAY),
     ACCESS_TOKEN_TTL: seconds(60, 900, 600),
-    REFRESH_IDLE_TTL: seconds(60, 365 * DAY, 14 * DAY),
-    REFRESH_ABSOLUTE_TTL: seconds(60, 365 * DAY, 30 * DAY),
+    // From one second: short lifetimes are how expiry is tried out and tested.
+    REFRESH_IDLE_TTL: seconds(1, 365 * DAY, 14 * DAY),
+    REFRESH_ABSOLUTE_TTL: seconds(1, 365 * DAY, 30 * DAY),
     REFRESH_GRACE_SECONDS: seconds(0, 60, 10),
     ALLOWED_ORIGINS: z.string().optional(),
     REQUIRE_EMAIL_VERIFICATION: bool,

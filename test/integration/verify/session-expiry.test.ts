@@ -50,3 +50,20 @@ it('refuses the access token of a session that went idle with session_expired', 
   expect((await me(s.accessToken)).body.code).toBe('session_expired');
   expect((await refresh(h, s)).body.code).toBe('session_expired');
 });
+
+describe('with lifetimes of seconds, as a test rig sets them', () => {
+  let short: Harness;
+  beforeAll(async () => {
+    short = await startHarness({ REFRESH_IDLE_TTL: '2', REFRESH_ABSOLUTE_TTL: '3' });
+  });
+  afterAll(() => short.close());
+
+  it('a session goes idle in real time: its access token and its refresh are refused with session_expired', async () => {
+    const s = await signIn(short);
+    const meShort = () => short.http.get('/me').set('Authorization', `Bearer ${s.accessToken}`);
+    expect((await meShort()).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 2_500));
+    expect((await meShort()).body.code).toBe('session_expired');
+    expect((await refresh(short, s)).body.code).toBe('session_expired');
+  });
+});
