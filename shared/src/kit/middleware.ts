@@ -1,6 +1,7 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { isAppError } from '../errors/app-error';
 import { ERROR_CODES, type ErrorCode } from '../errors/codes';
+import { problemBody, requestIdOf } from '../errors/problem';
 import type { AccessClaims } from '../verify/auth-state';
 import { grants } from '../verify/permissions';
 import { KitVerifier, type VerifierOptions } from './kit-verifier';
@@ -34,13 +35,13 @@ export function createVerifier(options: VerifierOptions): VerifierMiddleware {
   const verifier = new KitVerifier(options);
   const middleware: RequestHandler = async (req, res, next) => {
     const match = BEARER.exec(req.get('authorization') ?? '');
-    if (!match) return refuse(res, 'invalid_token');
+    if (!match) return refuse(req, res, 'invalid_token');
     const token = match[1]!;
     try {
       const claims = await verifier.verify(token);
       req.latchkey = { claims, permissions: () => verifier.permissions(token, claims) };
     } catch (err) {
-      return refuse(res, codeOf(err));
+      return refuse(req, res, codeOf(err));
     }
     next();
   };
@@ -55,15 +56,15 @@ export function createVerifier(options: VerifierOptions): VerifierMiddleware {
 export function requirePermission(permission: string): RequestHandler {
   return async (req: Request, res, next) => {
     const auth = req.latchkey;
-    if (!auth) return refuse(res, 'invalid_token');
-    if (!auth.claims.mid) return refuse(res, 'forbidden');
+    if (!auth) return refuse(req, res, 'invalid_token');
+    if (!auth.claims.mid) return refuse(req, res, 'forbidden');
     let permissions: string[];
     try {
       permissions = await auth.permissions();
     } catch (err) {
-      return refuse(res, codeOf(err));
+      return refuse(req, res, codeOf(err));
     }
-    if (!grants(permissions, permission)) return refuse(res, 'forbidden');
+    if (!grants(permissions, permission)) return refuse(req, res, 'forbidden');
     next();
   };
 }
@@ -72,12 +73,16 @@ function codeOf(err: unknown): ErrorCode {
   return isAppError(err) ? err.code : 'service_unavailable';
 }
 
-function refuse(res: Response, code: ErrorCode): void {
-  const { status, title } = ERROR_CODES[code];
+/**
+ * The contract's problem+json. Its requestId is the response's `X-Request-Id` when the product
+ * backend set one, otherwise the caller's (when well formed) or a new one, then echoed.
+ */
+function refuse(req: Request, res: Response, code: ErrorCode): void {
+  const { status } = ERROR_CODES[code];
+  const set = res.getHeader('X-Request-Id');
+  const requestId = typeof set === 'string' ? set : requestIdOf(req.get('x-request-id'));
+  res.setHeader('X-Request-Id', requestId);
   if (status === 401) res.setHeader('WWW-Authenticate', `Bearer error="invalid_token", error_description="${code}"`);
   res.setHeader('Cache-Control', 'no-store');
-  res
-    .status(status)
-    .type('application/problem+json')
-    .send(JSON.stringify({ type: `https://latchkey.dev/problems/${code.replace(/_/g, '-')}`, title, status, code }));
+  res.status(status).type('application/problem+json').send(problemBody(code, { requestId }));
 }

@@ -72,6 +72,17 @@ describe('createVerifier', () => {
     expect(tampered.headers['www-authenticate']).toBe('Bearer error="invalid_token", error_description="invalid_token"');
   });
 
+  it("answers the contract's problem+json, with the caller's request id or a new one, echoed", async () => {
+    const app = productApp();
+    const traced = await app.get('/whoami').set('X-Request-Id', 'trace-42');
+    expect(traced.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(traced.body).toEqual({ type: 'https://latchkey.dev/problems/invalid-token', title: expect.any(String), status: 401, code: 'invalid_token', requestId: 'trace-42' });
+    expect(traced.headers['x-request-id']).toBe('trace-42');
+    const fresh = await app.get('/whoami').set('X-Request-Id', 'not valid!');
+    expect(fresh.body.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(fresh.headers['x-request-id']).toBe(fresh.body.requestId);
+  });
+
   it('refuses a token of a session that logged out, at once', async () => {
     const app = productApp();
     const s = await signIn(h);

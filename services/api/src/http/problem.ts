@@ -1,5 +1,6 @@
 import type { Response } from 'express';
 import { ERROR_CODES, type ErrorCode } from '../../../../shared/src/errors/codes';
+import { problemBody } from '../../../../shared/src/errors/problem';
 
 const TOKEN_REFUSALS = new Set<string>([
   'invalid_token', 'token_expired', 'token_version_stale', 'permissions_stale', 'session_revoked',
@@ -16,7 +17,7 @@ export function sendProblem(
   code: ErrorCode,
   options: { requestId: string; message?: string; detail?: string; retryAfter?: number; bearer?: boolean },
 ): void {
-  const { status, title } = ERROR_CODES[code];
+  const { status } = ERROR_CODES[code];
   if (TOKEN_REFUSALS.has(code) || (status === 401 && options.bearer)) {
     res.setHeader('WWW-Authenticate', `Bearer error="invalid_token", error_description="${code}"`);
   }
@@ -25,14 +26,5 @@ export function sendProblem(
   res
     .status(status)
     .type('application/problem+json')
-    .send(
-      JSON.stringify({
-        type: `https://latchkey.dev/problems/${code.replace(/_/g, '-')}`,
-        title: options.message ?? title,
-        status,
-        code,
-        ...(options.detail ? { detail: options.detail } : {}),
-        requestId: options.requestId,
-      }),
-    );
+    .send(problemBody(code, { requestId: options.requestId, title: options.message, detail: options.detail }));
 }
