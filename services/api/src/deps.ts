@@ -12,6 +12,7 @@ import { MfaChallenges } from './modules/mfa/mfa-challenges';
 import { Revocations } from '../../../shared/src/security/revocations';
 import { SignatureVerifier } from '../../../shared/src/tokens/access-token';
 import { KeyRing } from '../../../shared/src/tokens/key-ring';
+import { SIGNING_ALGORITHMS } from '../../../shared/src/tokens/algorithms';
 import { PermissionsCache, postgresPermissionsLoader } from '../../../shared/src/verify/permissions';
 import { CacheGuard } from '../../../shared/src/verify/cache-guard';
 import { StateCache } from '../../../shared/src/verify/state-cache';
@@ -77,7 +78,9 @@ export async function createDeps(
     getKey: keyRing.getKey,
     issuer: config.jwt.issuer,
     audience: config.jwt.audience,
-    algorithms: [config.jwt.algorithm],
+    // Every published key's JWK names its algorithm, and jose uses a key for that algorithm only:
+    // the algorithm is pinned to the key's, so keys of an earlier JWT_ALGORITHM keep verifying.
+    algorithms: [...SIGNING_ALGORITHMS],
   });
   const verifier = new TokenVerifier({
     signatures,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { clusterUrlFromNodes, isClusterUrl, parseNodeList, parseRedisTarget } from '../redis/redis-target';
+import { SIGNING_ALGORITHMS } from '../tokens/algorithms';
 
 const DAY = 86_400;
 
@@ -26,7 +27,7 @@ const schema = z
     QUEUE_PREFIX: z.string().regex(/^\{[a-z0-9_-]{1,32}\}$/).default('{lkq}'),
     JWT_ISSUER: z.string().min(1).optional(),
     JWT_AUDIENCE: z.string().min(1).default('latchkey'),
-    JWT_ALGORITHM: z.enum(['ES256', 'EdDSA', 'RS256']).default('ES256'),
+    JWT_ALGORITHM: z.enum(SIGNING_ALGORITHMS).default('ES256'),
     KEY_ENCRYPTION_SECRET: z.string().min(32).optional(),
     KEY_VERIFY_WINDOW: seconds(900, 90 * DAY, 2 * DAY),
     ACCESS_TOKEN_TTL: seconds(60, 900, 600),

@@ -6,6 +6,7 @@ import { AppError } from '../errors/app-error';
 import type { TokenRefusal } from '../errors/codes';
 import { createKeys, type Keys } from '../redis/keys';
 import { SignatureVerifier } from '../tokens/access-token';
+import { SIGNING_ALGORITHMS } from '../tokens/algorithms';
 import { cacheIsBehind, evaluate, type AccessClaims, type AuthState } from '../verify/auth-state';
 import { CacheGuard } from '../verify/cache-guard';
 import { StateCache } from '../verify/state-cache';
@@ -24,7 +25,10 @@ export interface VerifierOptions {
   audience: string;
   /** Latchkey's `REDIS_KEY_PREFIX` (default `lk`). */
   keyPrefix?: string;
-  /** Latchkey's `JWT_ALGORITHM` (default `ES256`). */
+  /**
+   * The algorithms accepted (default: every one Latchkey signs with). Each key is used only for
+   * the algorithm its JWK names, so a token's algorithm is pinned to its key's either way.
+   */
   algorithms?: string[];
   /**
    * Fallback when a Redis key is missing (flushed, expired, restored) or Redis is down: Latchkey's
@@ -76,7 +80,7 @@ export class KitVerifier {
       getKey,
       issuer: options.issuer,
       audience: options.audience,
-      algorithms: options.algorithms ?? ['ES256'],
+      algorithms: options.algorithms ?? [...SIGNING_ALGORITHMS],
     });
     this.keys = createKeys(options.keyPrefix ?? 'lk');
     // Trusted only once Latchkey has validated the server it reaches: a Redis restored from an old

@@ -4,7 +4,9 @@ import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 import { deriveKey, seal, unseal } from './sealing';
 import { announceSigningKeysChanged } from './signing-key-notices';
 
-export type SigningAlgorithm = 'ES256' | 'EdDSA' | 'RS256';
+import type { SigningAlgorithm } from './algorithms';
+
+export type { SigningAlgorithm };
 
 /** A signing key as the API uses it: private part for signing, public JWK for the JWKS. */
 export interface SigningKey {

@@ -157,6 +157,34 @@ describe('keys rotate, seen by a running API', () => {
     expect(again).toBeDefined();
     expect(again).not.toBe(pid);
   });
+
+  it("pins each token's algorithm to its key's: after JWT_ALGORITHM changes, tokens of the other algorithm's keys still verify", async () => {
+    const s = await signIn(h);
+    // A key of another algorithm, still published (as after a switch of JWT_ALGORITHM and a rotation).
+    const kid = await signingKeys.createSigningKey(cliDb, 'EdDSA', h.config.jwt.keyEncryptionSecret);
+    try {
+      expect(await within(2_000, async () => ((await publishedKids()).includes(kid) ? true : undefined))).toBe(true);
+      const keys = await signingKeys.loadSigningKeys(cliDb, h.config.jwt.keyEncryptionSecret, h.config.jwt.keyVerifyWindow);
+      const eddsa = keys.find((k) => k.kid === kid)!;
+      const { token } = await signAccessToken({ userId: s.userId, sessionId: s.sessionId, tokenVersion: 1 }, eddsa, {
+        issuer: h.config.jwt.issuer,
+        audience: h.config.jwt.audience,
+        ttl: 600,
+      });
+      expect(decodeProtectedHeader(token).alg).toBe('EdDSA');
+      await h.http.get('/me').set('Authorization', `Bearer ${token}`).expect(200);
+
+      // The same token claiming the configured algorithm is refused: that key is EdDSA's only.
+      const [, payload, signature] = token.split('.');
+      const relabelled = `${Buffer.from(JSON.stringify({ alg: 'ES256', kid, typ: 'at+jwt' })).toString('base64url')}.${payload}.${signature}`;
+      const refused = await h.http.get('/me').set('Authorization', `Bearer ${relabelled}`);
+      expect(refused.status).toBe(401);
+      expect(refused.body.code).toBe('invalid_token');
+    } finally {
+      await cliDb.query('DELETE FROM signing_keys WHERE kid = :kid', { replacements: { kid } });
+      await h.deps.keyRing.reload();
+    }
+  });
 });
 
 describe('two key rings (two API processes), one hearing of the rotation first', () => {
