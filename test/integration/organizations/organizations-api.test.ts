@@ -50,6 +50,13 @@ describe('POST /v1/organizations', () => {
 });
 
 describe('members', () => {
+  it("shows an owner every permission: `*` and the ones the built-in roles name", async () => {
+    const org = await createOrganization(h, writer);
+    const owner = await memberSignedIn(h, writer, org, 'owner');
+    const me = await h.http.get('/me').set('Authorization', bearer(owner.accessToken));
+    expect(me.body.permissions).toEqual(expect.arrayContaining(['*', 'members:manage', 'audit:read', 'sessions:manage', 'reports:read', 'projects:write']));
+  });
+
   it('adds a member and lists members with their roles', async () => {
     const org = await createOrganization(h, writer);
     const user = await signIn(h);
