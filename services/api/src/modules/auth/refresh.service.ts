@@ -5,7 +5,7 @@ import type { SecurityEvent } from '../../../../../shared/src/events/schemas';
 import type { RevocationResult } from '../../../../../shared/src/security/revocations';
 import type { ApiDeps } from '../../deps';
 import type { RequestContext } from '../../http/request-context';
-import { publishAfterCommit } from '../events/publish-after-commit';
+import { afterRevocationCommit } from '../sessions/after-revocation-commit';
 import { RefreshTokensRepository, type RefreshRow } from './refresh-tokens.repository';
 import { toPublicUser, type SignedIn } from './token-response';
 
@@ -101,8 +101,7 @@ export class RefreshService {
       )) as unknown as [[{ idle_expires_at: Date }]];
       return { ok: true, signedIn: toSignedIn({ ...row, idle_expires_at: slid.idle_expires_at }, successor.token) };
     });
-    if (revocation) await this.deps.revocations.writeThrough(revocation);
-    publishAfterCommit(this.deps, events);
+    await afterRevocationCommit(this.deps, revocation, events);
     return outcome;
   }
 }

@@ -8,7 +8,7 @@ import type { ApiDeps } from '../../deps';
 import type { RequestContext } from '../../http/request-context';
 import { RefreshTokensRepository } from '../auth/refresh-tokens.repository';
 import { toPublicUser, type SignedIn } from '../auth/token-response';
-import { publishAfterCommit } from '../events/publish-after-commit';
+import { afterRevocationCommit } from '../sessions/after-revocation-commit';
 import { notifyPasswordChanged } from './password-notices';
 
 interface SessionContext {
@@ -80,8 +80,7 @@ export class PasswordChangeService {
       const kept = keep ? await this.keptSession(t, auth.sub, keep, presentedCookie) : undefined;
       return { user, revoked, kept };
     }));
-    await revocations.writeThrough(outcome.revoked);
-    publishAfterCommit(this.deps, [event]);
+    await afterRevocationCommit(this.deps, outcome.revoked, [event]);
     await notifyPasswordChanged(this.deps, outcome.user.email);
     if (!outcome.kept) return undefined;
     const { session, refreshToken } = outcome.kept;

@@ -6,7 +6,7 @@ import { hashPassword } from '../../../../../shared/src/security/passwords';
 import type { ApiDeps } from '../../deps';
 import type { RequestContext } from '../../http/request-context';
 import { consumeOneTimeToken, createOneTimeToken } from '../auth/one-time-tokens';
-import { publishAfterCommit } from '../events/publish-after-commit';
+import { afterRevocationCommit } from '../sessions/after-revocation-commit';
 import { notifyPasswordChanged } from './password-notices';
 
 const INVALID_LINK = 'The link is invalid, already used or expired.';
@@ -75,8 +75,7 @@ export class PasswordResetService {
       await insertOutboxEvent(db, t, event);
       return { userId, email: user!.email, revoked, event };
     });
-    await revocations.writeThrough(out.revoked);
-    publishAfterCommit(this.deps, [out.event]);
+    await afterRevocationCommit(this.deps, out.revoked, [out.event]);
     await notifyPasswordChanged(this.deps, out.email);
   }
 

@@ -6,7 +6,7 @@ import type { SecurityEvent } from '../../../../../shared/src/events/schemas';
 import type { RevocationResult } from '../../../../../shared/src/security/revocations';
 import type { ApiDeps } from '../../deps';
 import type { RequestContext } from '../../http/request-context';
-import { publishAfterCommit } from '../events/publish-after-commit';
+import { afterRevocationCommit } from './after-revocation-commit';
 
 /** A session as its owner sees it in `GET /sessions`. */
 export interface SessionView {
@@ -22,7 +22,8 @@ export interface SessionView {
 
 /**
  * Listing and synchronous revocation of sessions (G1): the change commits with its outbox event,
- * then Redis is written through before the caller answers, so every API process refuses at once.
+ * then the event is queued and Redis written through before the caller answers, so every API
+ * process refuses at once.
  */
 export class SessionsService {
   constructor(private readonly deps: ApiDeps) {}
@@ -96,7 +97,6 @@ export class SessionsService {
       }
       return out;
     });
-    await this.deps.revocations.writeThrough(result);
-    publishAfterCommit(this.deps, events);
+    await afterRevocationCommit(this.deps, result, events);
   }
 }
