@@ -21,9 +21,10 @@ function selectSessions(which: SessionSelector, first: number): { kind: string; 
   return { kind: 'all', filter: '', values: [] };
 }
 
-/** What a revocation changed in Postgres, to be written through to Redis after commit. */
+/** What a revocation left in Postgres, to be written through to Redis after commit. */
 export interface RevocationResult {
   userId: string;
+  /** Sessions revoked in Postgres: those the change revoked, and any the caller targeted that were revoked already. */
   revokedSessionIds: string[];
   user?: UserState;
 }

@@ -46,15 +46,20 @@ export class SessionsService {
     }));
   }
 
-  /** Revokes one of the user's own sessions; someone else's (or an unknown id) is a 404. */
+  /**
+   * Revokes one of the user's own sessions; someone else's (or an unknown id) is a 404. The revoked
+   * state is written through even when the session was revoked already: an earlier call may have
+   * committed and then failed its write-through (503), and its retry must not answer 204 while
+   * Redis still holds the session as live.
+   */
   async revoke(userId: string, sessionId: string, reason: string, ctx: RequestContext): Promise<void> {
     await this.apply(userId, ctx, async (t) => {
       const session = await Session.findOne({ where: { id: sessionId, userId }, transaction: t, lock: t.LOCK.UPDATE });
       if (!session) throw new AppError('not_found');
-      const revokedSessionIds = await this.deps.revocations.revokeSessions(t, userId, { sessionIds: [sessionId] }, reason);
+      const revokedNow = await this.deps.revocations.revokeSessions(t, userId, { sessionIds: [sessionId] }, reason);
       return {
-        result: { userId, revokedSessionIds },
-        event: !revokedSessionIds.length
+        result: { userId, revokedSessionIds: [sessionId] },
+        event: !revokedNow.length
           ? undefined
           : reason === 'logout'
             ? { type: 'auth.logout' as const, data: { userId, sessionId } }
@@ -63,7 +68,11 @@ export class SessionsService {
     });
   }
 
-  /** Signs the user out everywhere: token version bumped, every family revoked. */
+  /**
+   * Signs the user out everywhere: token version bumped, every family revoked. A retry after a
+   * failed write-through bumps again and writes the new version, which refuses every token issued
+   * before either call, whatever Redis still holds for the sessions.
+   */
   async revokeAll(userId: string, ctx: RequestContext): Promise<void> {
     await this.apply(userId, ctx, async (t) => {
       const result = await this.deps.revocations.bumpAndRevoke(t, userId, {}, 'logout_all');
