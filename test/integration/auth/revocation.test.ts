@@ -60,8 +60,16 @@ describe('synchronous revocation (G1)', () => {
     expect((await h.http.delete(`/sessions/${b.sessionId}`).set('Authorization', `Bearer ${a.accessToken}`)).status).toBe(204);
     expect((await me(b.accessToken)).body.code).toBe('session_revoked');
     expect((await me(a.accessToken)).status).toBe(200);
-    const bad = await h.http.delete('/sessions/not-a-uuid').set('Authorization', `Bearer ${a.accessToken}`);
-    expect(bad.body.code).toBe('validation_failed');
+  });
+
+  it("answers 404 for a session id that is not a UUID (no session of the user), as for someone else's", async () => {
+    const a = await signIn(h);
+    for (const id of ['not-a-uuid', '1', `${a.sessionId}x`]) {
+      const res = await h.http.delete(`/sessions/${id}`).set('Authorization', `Bearer ${a.accessToken}`);
+      expect(res.status).toBe(404);
+      expect(res.body.code).toBe('not_found');
+    }
+    expect((await me(a.accessToken)).status).toBe(200);
   });
 });
 

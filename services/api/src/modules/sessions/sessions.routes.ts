@@ -1,9 +1,9 @@
 import { Router } from 'express';
 import { z } from 'zod';
+import { AppError } from '../../../../../shared/src/errors/app-error';
 import type { ApiDeps } from '../../deps';
 import { authenticate } from '../../http/authenticate';
 import { contextOf } from '../../http/request-context';
-import { parse } from '../../http/validate';
 import { SessionsService } from './sessions.service';
 
 const sessionParams = z.object({ id: z.guid() });
@@ -20,8 +20,10 @@ export function sessionsRoutes(deps: ApiDeps): Router {
   });
 
   router.delete('/:id', async (req, res) => {
-    const { id } = parse(sessionParams, req.params);
-    await sessions.revoke(req.auth!.sub, id, 'revoked_by_user', contextOf(req));
+    // An id that is not a UUID is no session of this user's: the same 404 as someone else's.
+    const parsed = sessionParams.safeParse(req.params);
+    if (!parsed.success) throw new AppError('not_found');
+    await sessions.revoke(req.auth!.sub, parsed.data.id, 'revoked_by_user', contextOf(req));
     res.status(204).end();
   });
   return router;
