@@ -2,7 +2,8 @@ import { QueryTypes } from 'sequelize';
 import { unlinkMatching } from '../../../shared/src/redis/nodes';
 import { codec } from '../../../shared/src/verify/auth-state';
 import { signIn, type BrowserSession } from '../../support/browser-session';
-import { startHarness, type Harness } from '../../support/harness';
+import { PASSWORD, startHarness, type Harness } from '../../support/harness';
+import { mailsTo, waitFor } from '../workers/worker-harness';
 
 /**
  * G1 when a write-through fails after the revocation committed. API-1 (`one`) has lost its state
@@ -87,5 +88,32 @@ describe.each(cases)('$name retried after its write-through failed (G1)', ({ eve
     const after = await me(two, target.accessToken);
     expect(after.status).toBe(401);
     expect(['session_revoked', 'token_version_stale']).toContain(after.body.code);
+  });
+});
+
+describe('a password change or reset answered 503 after its commit', () => {
+  const NEW_PASSWORD = 'an entirely different passphrase';
+  const notices = async (email: string) => (await mailsTo(one, email)).filter((m) => m.kind === 'password_changed');
+
+  it('change: queues its event at once and tells the owner all the same', async () => {
+    const s = await signIn(two);
+    const res = await one.http
+      .post('/auth/password/change')
+      .set('Authorization', `Bearer ${s.accessToken}`)
+      .send({ currentPassword: PASSWORD, newPassword: NEW_PASSWORD });
+    expect(res.status).toBe(503);
+    await expectQueued('user.password_changed', s);
+    expect(await notices(s.email)).toHaveLength(1);
+  });
+
+  it('reset: queues its event at once and tells the owner all the same', async () => {
+    const s = await signIn(two);
+    expect((await two.http.post('/auth/password/forgot').send({ email: s.email })).status).toBe(202);
+    const mail = await waitFor(async () => (await mailsTo(two, s.email)).find((m) => m.kind === 'password_reset'), 'reset mail');
+    const token = new URL(mail.link!).searchParams.get('token')!;
+    const res = await one.http.post('/auth/password/reset').send({ token, newPassword: NEW_PASSWORD });
+    expect(res.status).toBe(503);
+    await expectQueued('user.password_changed', s);
+    expect(await notices(s.email)).toHaveLength(1);
   });
 });

@@ -80,8 +80,12 @@ export class PasswordChangeService {
       const kept = keep ? await this.keptSession(t, auth.sub, keep, presentedCookie) : undefined;
       return { user, revoked, kept };
     }));
-    await afterRevocationCommit(this.deps, outcome.revoked, [event]);
-    await notifyPasswordChanged(this.deps, outcome.user.email);
+    try {
+      await afterRevocationCommit(this.deps, outcome.revoked, [event]);
+    } finally {
+      // Committed: the owner is told even when the write-through failed and the answer is a 503.
+      await notifyPasswordChanged(this.deps, outcome.user.email);
+    }
     if (!outcome.kept) return undefined;
     const { session, refreshToken } = outcome.kept;
     const inOrg = session.usable_in_org && session.organization_id && session.membership_id;

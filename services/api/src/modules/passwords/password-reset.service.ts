@@ -75,8 +75,12 @@ export class PasswordResetService {
       await insertOutboxEvent(db, t, event);
       return { userId, email: user!.email, revoked, event };
     });
-    await afterRevocationCommit(this.deps, out.revoked, [out.event]);
-    await notifyPasswordChanged(this.deps, out.email);
+    try {
+      await afterRevocationCommit(this.deps, out.revoked, [out.event]);
+    } finally {
+      // Committed: the owner is told even when the write-through failed and the answer is a 503.
+      await notifyPasswordChanged(this.deps, out.email);
+    }
   }
 
   async verifyEmail(token: string): Promise<void> {
