@@ -127,7 +127,10 @@ function refreshCookie(req: Request): string {
   return token;
 }
 
-/** The live session a refresh cookie belongs to (used or not); logout with a stale cookie still works. */
+/**
+ * The session a refresh cookie belongs to (used or not, live or revoked): logout with a stale cookie
+ * still works, and its retry after a 503 writes the revoked state through again.
+ */
 async function sessionOfCookie(deps: ApiDeps, token: string): Promise<{ userId: string; sessionId: string } | undefined> {
   const [session] = await deps.db.query<{ id: string; user_id: string }>(
     'SELECT s.id, s.user_id FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id WHERE rt.token_hash = :hash',
