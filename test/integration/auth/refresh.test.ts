@@ -62,6 +62,21 @@ describe('refresh rotation', () => {
     expect((await refresh(h, s)).status).toBe(200);
   });
 
+  it("measures the grace window by Postgres's clock: an API host 30 s ahead of it does not take a racing tab for reuse", async () => {
+    const s = await signIn(h);
+    const otherTab = s.jar.header();
+    expect((await refresh(h, s)).status).toBe(200);
+    const realNow = Date.now;
+    const ahead = jest.spyOn(Date, 'now').mockImplementation(() => realNow() + 30_000);
+    try {
+      const res = await h.http.post('/auth/refresh').set('Cookie', otherTab).set('X-CSRF-Token', s.csrf);
+      expect(res.status).toBe(200);
+    } finally {
+      ahead.mockRestore();
+    }
+    expect((await refresh(h, s)).status).toBe(200);
+  });
+
   it('detects reuse after the grace window: the family, its newest token and its access tokens are revoked', async () => {
     const s = await signIn(h);
     const stolen = s.jar.header();

@@ -7,6 +7,8 @@ import { deriveKey, randomSecret, seal, sha256, unseal } from '../../../../../sh
 export interface RefreshRow {
   id: string;
   used_at: Date | null;
+  /** Milliseconds since `used_at` by Postgres's clock, the one that set it (null when unused). */
+  used_ms_ago: number | null;
   sealed_successor: Buffer | null;
   session_id: string;
   user_id: string;
@@ -27,7 +29,7 @@ export interface RefreshRow {
 }
 
 const LOCK_BY_HASH = `
-  SELECT rt.id, rt.used_at, rt.sealed_successor, s.id AS session_id, s.user_id, s.revoked_at, s.expires_at,
+  SELECT rt.id, rt.used_at, (extract(epoch FROM clock_timestamp() - rt.used_at) * 1000)::float8 AS used_ms_ago, rt.sealed_successor, s.id AS session_id, s.user_id, s.revoked_at, s.expires_at,
          s.idle_expires_at, s.organization_id, s.membership_id, u.status AS user_status, u.token_version,
          u.email, u.name, u.email_verified_at, o.name AS organization_name,
          m.status AS membership_status, m.permissions_version, o.status AS organization_status
@@ -153,7 +155,7 @@ export class RefreshTokensRepository {
       if (!nextRow || nextRow.session_id !== row.session_id) return undefined;
       current = { row: nextRow, token: next };
       if (!nextRow.used_at) return current;
-      if (Date.now() - nextRow.used_at.getTime() > graceMs) return undefined;
+      if (nextRow.used_ms_ago! > graceMs) return undefined;
     }
     return undefined;
   }

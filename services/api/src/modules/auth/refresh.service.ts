@@ -66,7 +66,9 @@ export class RefreshService {
       if (row.expires_at.getTime() <= now || row.idle_expires_at.getTime() <= now) return { ok: false, code: 'session_expired' };
       if (row.used_at) {
         const graceMs = config.refresh.graceSeconds * 1000;
-        if (now - row.used_at.getTime() <= graceMs) {
+        // Measured by Postgres, whose clock set used_at: an API host's clock ahead of it must not
+        // turn a racing tab into a reuse (G6).
+        if (row.used_ms_ago! <= graceMs) {
           // Within the window a token is never taken for stolen: the successor, or a plain refusal
           // when there is none to follow (the family lives on under the token that retired it).
           const successor = await this.repo.followSuccessors(t, row, presented, graceMs);
