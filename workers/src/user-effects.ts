@@ -28,6 +28,28 @@ export function versionAlreadyApplied(event: SecurityEvent): boolean {
 }
 
 /**
+ * Which sessions a user-wide event revokes, by when they were opened (`except`: one kept session):
+ * - `upTo: 'event'`, for logout-all and password change or reset: the sessions opened at or before
+ *   the event's outbox row was stored, however late the worker runs (a backlog, a restart, an
+ *   outage): a sign-in after that is a new session, carrying the new version, and must survive.
+ *   The bound is the row's `created_at`, not the envelope's `occurredAt`: it comes from Postgres's
+ *   clock, as `sessions.created_at` does, and no sender chooses it (a backend may set `occurredAt`
+ *   to any time; the API takes it from its own host). From the API, the row is written by the
+ *   transaction that bumped the version and revoked the sessions, and `created_at` is that
+ *   transaction's start: a session it could not see (inserted by a statement that began earlier
+ *   and committed later) was opened before it and is still revoked here. From `POST /v1/events`,
+ *   the row is stored before the 202: the sessions revoked are those that existed when the
+ *   backend asked. An event published straight into the queue has no row until the worker's
+ *   claim inserts one in the applying transaction: every session live then is revoked, since
+ *   nothing else tells when such an event was meant.
+ * - `upTo: 'apply'`, for suspension and security reset: every session live when the worker applies
+ *   the event, whenever it was opened. Sign-in is refused once the event is applied (suspended, or
+ *   a password reset required), so nothing opened later is touched; but a session opened while the
+ *   event waited in the queue (the user could still sign in) is exactly what it must end.
+ */
+export type UserWideRevocation = 'none' | { except?: string; upTo: 'event' | 'apply' };
+
+/**
  * Locks the user, bumps the token version (optionally setting the status) unless the emitter
  * already did, and revokes the selected families, in one statement. Refuses an unknown user
  * (not_found). Returns what the audit record reports.
@@ -37,13 +59,17 @@ export async function bumpAndRevoke(
   t: Transaction,
   event: SecurityEvent,
   userId: string,
-  options: { status?: 'active' | 'suspended'; revoke: 'all' | { allExcept?: string } | 'none'; reason: string },
+  options: { status?: 'active' | 'suspended'; revoke: UserWideRevocation; reason: string },
 ): Promise<{ tokenVersion: number; previousStatus: string; revokedSessions: number; bumped: boolean; writeThrough: RevocationResult }> {
   const bumped = !versionAlreadyApplied(event);
+  const { revoke } = options;
   const changed = await ctx.revocations.lockBumpAndRevoke(t, userId, {
     bump: bumped,
     ...(options.status ? { status: options.status } : {}),
-    sessions: options.revoke === 'all' ? {} : options.revoke,
+    sessions:
+      revoke === 'none'
+        ? 'none'
+        : { ...(revoke.except ? { allExcept: revoke.except } : {}), ...(revoke.upTo === 'event' ? { openedUpToEvent: event.id } : {}) },
     reason: options.reason,
   });
   if (!changed) throw new AppError('not_found', { detail: `user ${userId} does not exist` });

@@ -3,8 +3,13 @@ import { rawQueryIn } from '../db/raw-connection';
 import { REVOKED_SESSION, type UserState } from '../verify/auth-state';
 import type { StateCache } from '../verify/state-cache';
 
-/** Which of a user's live sessions to revoke. */
-export type SessionSelector = { sessionIds: string[] } | { allExcept?: string };
+/**
+ * Which of a user's live sessions to revoke: the given ones, or all of them (but `allExcept`).
+ * `openedUpToEvent` (an event id) keeps "all" to the sessions opened at or before that event's
+ * outbox row was stored: a worker applying a user-wide event late must not revoke the sign-ins
+ * that came after it (see `revokeUpTo` in workers/src/user-effects.ts).
+ */
+export type SessionSelector = { sessionIds: string[] } | { allExcept?: string; openedUpToEvent?: string };
 
 /** A user row locked by a change, as it was before the change. */
 export interface LockedUser {
@@ -17,8 +22,19 @@ export interface LockedUser {
 /** The statement name suffix, the WHERE clause and its values (numbered from `first`) of a selector. */
 function selectSessions(which: SessionSelector, first: number): { kind: string; filter: string; values: unknown[] } {
   if ('sessionIds' in which) return { kind: 'ids', filter: `AND id = ANY($${first}::uuid[])`, values: [which.sessionIds] };
-  if (which.allExcept) return { kind: 'except', filter: `AND id <> $${first}::uuid`, values: [which.allExcept] };
-  return { kind: 'all', filter: '', values: [] };
+  const values: unknown[] = [];
+  let filter = '';
+  if (which.allExcept) {
+    values.push(which.allExcept);
+    filter += ` AND id <> $${first + values.length - 1}::uuid`;
+  }
+  if (which.openedUpToEvent) {
+    values.push(which.openedUpToEvent);
+    // Both times come from Postgres's clock. Without a stored row (the worker's claim always
+    // leaves one) there is no bound rather than nothing revoked.
+    filter += ` AND created_at <= COALESCE((SELECT created_at FROM events WHERE id = $${first + values.length - 1}::uuid), 'infinity')`;
+  }
+  return { kind: `${which.allExcept ? 'except' : 'all'}${which.openedUpToEvent ? '_upto' : ''}`, filter, values };
 }
 
 /** What a revocation left in Postgres, to be written through to Redis after commit. */

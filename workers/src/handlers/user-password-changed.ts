@@ -2,14 +2,15 @@ import type { EventHandler } from '../handler';
 import { bumpAndRevoke } from '../user-effects';
 
 /**
- * `user.password_changed`: token version bumped, every family but the kept one revoked, caches
- * rewritten. The API sends it from the password change and reset flows after applying the bump
+ * `user.password_changed`: token version bumped, every family but the kept one revoked (of those
+ * opened up to the event: a sign-in with the new password survives, see `UserWideRevocation`),
+ * caches rewritten. The API sends it from the password change and reset flows after applying the bump
  * itself (G1), so for `source: api` only the idempotent parts run (see versionAlreadyApplied).
  */
 export const userPasswordChanged: EventHandler<'user.password_changed'> = {
   async apply(event, t, ctx) {
     const { userId, keepSessionId } = event.data;
-    const r = await bumpAndRevoke(ctx, t, event, userId, { revoke: { allExcept: keepSessionId }, reason: 'password_changed' });
+    const r = await bumpAndRevoke(ctx, t, event, userId, { revoke: { except: keepSessionId, upTo: 'event' }, reason: 'password_changed' });
     return {
       severity: 'warning',
       userId,

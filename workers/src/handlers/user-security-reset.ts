@@ -9,7 +9,7 @@ import { bumpAndRevoke } from '../user-effects';
 export const userSecurityReset: EventHandler<'user.security_reset'> = {
   async apply(event, t, ctx) {
     const { userId, reason } = event.data;
-    const r = await bumpAndRevoke(ctx, t, event, userId, { revoke: 'all', reason: 'security_reset' });
+    const r = await bumpAndRevoke(ctx, t, event, userId, { revoke: { upTo: 'apply' }, reason: 'security_reset' });
     await ctx.db.query('UPDATE users SET password_reset_required = true, updated_at = now() WHERE id = :userId', {
       transaction: t,
       replacements: { userId },
