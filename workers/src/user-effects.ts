@@ -1,4 +1,4 @@
-import type { Transaction } from 'sequelize';
+import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 import { rawQueryIn } from '../../shared/src/db/raw-connection';
 import { AppError } from '../../shared/src/errors/app-error';
 import type { SecurityEvent } from '../../shared/src/events/schemas';
@@ -14,6 +14,20 @@ export async function lockUser(ctx: HandlerContext, t: Transaction, userId: stri
   });
   if (!user) throw new AppError('not_found', { detail: `user ${userId} does not exist` });
   return user;
+}
+
+/**
+ * The user a session belongs to (undefined: no such session). In a transaction, the session row is
+ * locked too. An event naming a session is about that session's owner only: a handler refuses one
+ * whose session is unknown, or belongs to another user than the event names.
+ */
+export async function sessionOwner(db: Sequelize, t: Transaction | null, sessionId: string): Promise<string | undefined> {
+  const [row] = await db.query<{ user_id: string }>(`SELECT user_id FROM sessions WHERE id = :sessionId${t ? ' FOR UPDATE' : ''}`, {
+    type: QueryTypes.SELECT,
+    transaction: t ?? undefined,
+    replacements: { sessionId },
+  });
+  return row?.user_id;
 }
 
 /**

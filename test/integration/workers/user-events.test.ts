@@ -1,6 +1,10 @@
+import { QueryTypes } from 'sequelize';
+import { parseEvent } from '../../../shared/src/events/schemas';
+import { eventOfRow } from '../../../workers/src/outbox-relay';
+import { processJob } from '../../../workers/src/process-event';
 import { PASSWORD } from '../../support/harness';
 import { refresh, signIn } from '../../support/browser-session';
-import { auditRecords, mailsTo, postEvents, probe, serviceCredential, startRig, tokenVersion, waitFor, waitProcessed, type WorkerRig } from './worker-harness';
+import { auditRecords, jobOf, mailsTo, postEvents, probe, serviceCredential, startRig, tokenVersion, waitFor, waitProcessed, type WorkerRig } from './worker-harness';
 import { scanKeys, unlinkKeys } from '../../../shared/src/redis/nodes';
 
 let rig: WorkerRig;
@@ -106,6 +110,35 @@ describe('user and session events, end to end through POST /v1/events and a real
     expect((await auditRecords(h, id))[0]).toMatchObject({ type: 'refresh_token.reused', severity: 'critical', session_id: s.sessionId });
     await waitFor(async () => (await mailsTo(h, s.email)).some((m) => m.kind === 'session_reuse_revoked'), 'reuse notice');
     expect((await mailsTo(h, s.email)).filter((m) => m.kind === 'session_reuse_revoked')).toHaveLength(1);
+  });
+
+  it('refresh_token.reused naming a session of another user (or none) is rejected: nothing revoked, no alarm, no mail', async () => {
+    const { h } = rig;
+    const owner = await signIn(h);
+    const bystander = await signIn(h);
+    const unknownSession = '00000000-0000-4000-8000-00000000beef';
+    const ids = await postEvents(h, credential, {
+      events: [
+        { type: 'refresh_token.reused', data: { sessionId: owner.sessionId, userId: bystander.userId } },
+        { type: 'refresh_token.reused', data: { sessionId: unknownSession, userId: bystander.userId } },
+      ],
+    });
+    const statuses = await waitProcessed(h, ids);
+    for (const id of ids) {
+      expect(statuses[id]).toBe('failed');
+      const records = await auditRecords(h, id);
+      expect(records).toHaveLength(1);
+      expect(records[0]).toMatchObject({ type: 'event.rejected', severity: 'warning' });
+      const res = await h.http.get(`/v1/events/${id}`).set('Authorization', `Bearer ${credential}`);
+      expect(res.body).toMatchObject({ status: 'failed', error: 'not_found: No such session of that user.' });
+    }
+    expect((await probe(h, owner.accessToken)).status).toBe(200);
+    expect((await probe(h, bystander.accessToken)).status).toBe(200);
+    // A delivery of a refused event is a duplicate, whose sync runs all the same: it mails nobody either.
+    const [row] = await h.deps.db.query('SELECT * FROM events WHERE id = :id', { type: QueryTypes.SELECT, replacements: { id: ids[0] } });
+    expect(await processJob(jobOf(parseEvent(eventOfRow(row as never))), rig.w.ctx)).toBe('duplicate');
+    // An event reads processed only after its sync (which sends the notice): none can come later.
+    for (const s of [owner, bystander]) expect((await mailsTo(h, s.email)).filter((m) => m.kind === 'session_reuse_revoked')).toEqual([]);
   });
 
   it('cache.rebuild_requested rewrites a flushed user state from Postgres (revoked stays revoked)', async () => {
