@@ -65,20 +65,21 @@ export type UserWideRevocation = 'none' | { except?: string; upTo: 'event' | 'ap
 
 /**
  * Locks the user, bumps the token version (optionally setting the status) unless the emitter
- * already did, and revokes the selected families, in one statement. Refuses an unknown user
- * (not_found). Returns what the audit record reports.
+ * already did, and revokes the selected families, in one statement. With `onlyFrom`, the bump and
+ * the status change happen only when the user's status is that one (`bumped` says whether they
+ * did). Refuses an unknown user (not_found). Returns what the audit record reports.
  */
 export async function bumpAndRevoke(
   ctx: HandlerContext,
   t: Transaction,
   event: SecurityEvent,
   userId: string,
-  options: { status?: 'active' | 'suspended'; revoke: UserWideRevocation; reason: string },
+  options: { status?: 'active' | 'suspended'; onlyFrom?: 'active' | 'suspended'; revoke: UserWideRevocation; reason: string },
 ): Promise<{ tokenVersion: number; previousStatus: string; revokedSessions: number; bumped: boolean; writeThrough: RevocationResult }> {
-  const bumped = !versionAlreadyApplied(event);
   const { revoke } = options;
   const changed = await ctx.revocations.lockBumpAndRevoke(t, userId, {
-    bump: bumped,
+    bump: !versionAlreadyApplied(event),
+    ...(options.onlyFrom ? { onlyFrom: options.onlyFrom } : {}),
     ...(options.status ? { status: options.status } : {}),
     sessions:
       revoke === 'none'
@@ -91,7 +92,7 @@ export async function bumpAndRevoke(
     tokenVersion: changed.after?.tokenVersion ?? changed.before.token_version,
     previousStatus: changed.before.status,
     revokedSessions: changed.revokedSessionIds.length,
-    bumped,
+    bumped: changed.after !== undefined,
     writeThrough: { userId, revokedSessionIds: changed.revokedSessionIds, ...(changed.after ? { user: changed.after } : {}) },
   };
 }

@@ -118,6 +118,36 @@ export async function setOrganizationStatus(
 }
 
 /**
+ * Sets a suspended organization back to active and bumps every membership's permissions version,
+ * in one statement, under the organization's row lock (`FOR UPDATE`, as `lockOrganization`). Only a
+ * suspended organization changes: an active one is left as it is, its members' tokens untouched.
+ * Returns the status it had before and how many memberships were bumped; refuses an unknown
+ * organization (not_found).
+ */
+export async function reinstateOrganization(
+  db: Sequelize,
+  t: Transaction,
+  organizationId: string,
+): Promise<{ previousStatus: 'active' | 'suspended'; memberships: number }> {
+  const [row] = await rawQueryIn<{ status: 'active' | 'suspended'; memberships: number }>(db, t, {
+    name: 'lk_organization_reinstate',
+    text: `WITH before AS (SELECT id, status FROM organizations WHERE id = $1::uuid FOR UPDATE),
+       reinstated AS (
+         UPDATE organizations SET status = 'active', updated_at = now()
+         WHERE id = (SELECT id FROM before) AND status = 'suspended' RETURNING id
+       ),
+       bumped AS (
+         UPDATE memberships SET permissions_version = permissions_version + 1, updated_at = now()
+         WHERE organization_id = (SELECT id FROM reinstated) RETURNING 1
+       )
+       SELECT before.status, (SELECT count(*) FROM bumped)::int AS memberships FROM before`,
+    values: [organizationId],
+  });
+  if (!row) throw new AppError('not_found', { detail: `organization ${organizationId} does not exist` });
+  return { previousStatus: row.status, memberships: row.memberships };
+}
+
+/**
  * Bumps the permissions version of every membership of an organization, or only of those holding
  * `role` when given. Returns how many memberships were bumped.
  */

@@ -70,23 +70,24 @@ export class Revocations {
 
   /**
    * What a user-wide event does to the user, in one statement (one round trip): locks the user
-   * row, bumps the token version (setting `status` if given) when `bump`, and revokes the selected
-   * live sessions: a `FOR UPDATE` of the user, a token-version bump and `revokeSessions`'s update,
+   * row, bumps the token version (setting `status` if given) when `bump` and, with `onlyFrom`, only
+   * if the user's status is that one (checked on the locked row), and revokes the selected live
+   * sessions: a `FOR UPDATE` of the user, a token-version bump and `revokeSessions`'s update,
    * in one round trip. Returns the user as it was before (undefined: no such user, nothing changed), the
    * new state when bumped and the ids of the sessions revoked.
    */
   async lockBumpAndRevoke(
     t: Transaction,
     userId: string,
-    change: { bump: boolean; status?: 'active' | 'suspended'; sessions: SessionSelector | 'none'; reason: string },
+    change: { bump: boolean; onlyFrom?: 'active' | 'suspended'; status?: 'active' | 'suspended'; sessions: SessionSelector | 'none'; reason: string },
   ): Promise<{ before: LockedUser; after?: UserState; revokedSessionIds: string[] } | undefined> {
-    const selected = change.sessions === 'none' ? { kind: 'none', filter: 'AND false', values: [] } : selectSessions(change.sessions, 5);
+    const selected = change.sessions === 'none' ? { kind: 'none', filter: 'AND false', values: [] } : selectSessions(change.sessions, 6);
     const [row] = await rawQueryIn<LockedUser & { new_token_version: number | null; new_status: 'active' | 'suspended' | null; revoked: string[] }>(this.db, t, {
       name: `lk_user_bump_revoke_${selected.kind}`,
       text: `WITH before AS (SELECT id, email, status, token_version FROM users WHERE id = $1::uuid FOR UPDATE),
        bumped AS (
          UPDATE users SET token_version = token_version + 1, status = COALESCE($2::text, status), updated_at = now()
-         WHERE id = (SELECT id FROM before) AND $3::boolean RETURNING token_version, status
+         WHERE id = (SELECT id FROM before) AND $3::boolean AND ($5::text IS NULL OR status = $5::text) RETURNING token_version, status
        ),
        revoked AS (
          UPDATE sessions SET revoked_at = now(), revoke_reason = $4::text
@@ -95,7 +96,7 @@ export class Revocations {
        SELECT before.*, (SELECT token_version FROM bumped) AS new_token_version, (SELECT status FROM bumped) AS new_status,
          ARRAY(SELECT id FROM revoked)::text[] AS revoked
        FROM before`,
-      values: [userId, change.status ?? null, change.bump, change.reason, ...selected.values],
+      values: [userId, change.status ?? null, change.bump, change.reason, change.onlyFrom ?? null, ...selected.values],
     });
     if (!row) return undefined;
     const { new_token_version, new_status, revoked, ...before } = row;

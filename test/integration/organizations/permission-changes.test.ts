@@ -93,6 +93,18 @@ describe('organization.suspended / reinstated', () => {
     expect(old.body.code).toBe('permissions_stale');
     expect((await refresh(h, b)).status).toBe(200);
     expect((await me(b.accessToken)).status).toBe(200);
+
+    // The same reinstatement again: the organization is active, nothing changes, tokens stay good.
+    await applyEvent(h, 'organization.reinstated', { organizationId: org });
+    expect((await me(b.accessToken)).status).toBe(200);
+    expect((await me(a.accessToken)).body.code).toBe('permissions_stale');
+  });
+
+  it('reinstating an organization that is not suspended changes nothing: its members keep their tokens', async () => {
+    const org = await createOrganization(h, writer);
+    const s = await memberSignedIn(h, writer, org, 'member');
+    await applyEvent(h, 'organization.reinstated', { organizationId: org });
+    expect((await me(s.accessToken)).status).toBe(200);
   });
 });
 

@@ -47,6 +47,23 @@ describe('user and session events, end to end through POST /v1/events and a real
     expect(await probe(h, s.accessToken)).toEqual({ status: 401, code: 'session_revoked' });
   });
 
+  it('user.reinstated for a user who is not suspended (or sent twice) changes nothing: the tokens stay accepted', async () => {
+    const { h } = rig;
+    const s = await signIn(h);
+    const before = await tokenVersion(h, s.userId);
+    const id = await send('user.reinstated', { userId: s.userId });
+    expect(await tokenVersion(h, s.userId)).toBe(before);
+    expect((await probe(h, s.accessToken)).status).toBe(200);
+    expect((await auditRecords(h, id))[0]).toMatchObject({ type: 'user.reinstated', details: expect.objectContaining({ previousStatus: 'active', reinstated: false }) });
+
+    await send('user.suspended', { userId: s.userId });
+    await send('user.reinstated', { userId: s.userId });
+    const again = await signIn(h, { email: s.email });
+    await send('user.reinstated', { userId: s.userId });
+    expect(await tokenVersion(h, s.userId)).toBe(before + 2);
+    expect((await probe(h, again.accessToken)).status).toBe(200);
+  });
+
   it('user.logged_out_all from a backend revokes every session; a fresh sign-in carries the new version', async () => {
     const { h } = rig;
     const a = await signIn(h);

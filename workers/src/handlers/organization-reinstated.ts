@@ -1,16 +1,18 @@
-import { bumpOrganizationPermissions, setOrganizationStatus } from '../../../shared/src/organizations/membership-changes';
+import { reinstateOrganization } from '../../../shared/src/organizations/membership-changes';
 import type { EventHandler } from '../handler';
 
 /**
- * `organization.reinstated`: sets the status back to active and bumps every membership's
- * permissions version, so the new status reaches Redis (versioned writes) while tokens from
- * before the suspension stay refused; members refresh or sign in into the organization again.
+ * `organization.reinstated`: a suspended organization set back to active, every membership's
+ * permissions version bumped, so the new status reaches Redis (versioned writes: one version up, a
+ * late write of the suspended state cannot replace it); members refresh or sign in into the
+ * organization again. Tokens from before the suspension stay refused, by the suspension's own bump
+ * (their `pv` is older than the current version whatever happens here). An organization that is
+ * not suspended is left alone: a repeated reinstatement must not make every member refresh.
  */
 export const organizationReinstated: EventHandler<'organization.reinstated'> = {
   async apply(event, t, ctx) {
     const { organizationId, reason } = event.data;
-    const previousStatus = await setOrganizationStatus(ctx.db, t, organizationId, 'active');
-    const memberships = await bumpOrganizationPermissions(ctx.db, t, organizationId);
+    const { previousStatus, memberships } = await reinstateOrganization(ctx.db, t, organizationId);
     return { severity: 'info', organizationId, details: { previousStatus, memberships, ...(reason ? { reason } : {}) } };
   },
   async sync(event, ctx) {
