@@ -76,6 +76,17 @@ describe('POST /v1/events', () => {
     expect((await h.http.get(`/v1/events/${first.body.eventIds[0]}`).set('Authorization', `Bearer ${other.credential}`)).status).toBe(404);
   });
 
+  it('two batches holding the same keys in opposite orders never deadlock: both answer 202 with the same ids', async () => {
+    for (let round = 0; round < 8; round++) {
+      const events = Array.from({ length: 40 }, (_, i) => ({ type: 'user.logged_out_all', data: { userId: userId() }, idempotencyKey: `dl-${randomUUID()}-${i}` }));
+      const [forward, backward] = await Promise.all([post({ events }), post({ events: [...events].reverse() })]);
+      expect([forward.status, backward.status]).toEqual([202, 202]);
+      expect(new Set(forward.body.eventIds).size).toBe(40);
+      // Each request gets the ids in its own order.
+      expect([...backward.body.eventIds].reverse()).toEqual(forward.body.eventIds);
+    }
+  });
+
   it('refuses API-only types, unknown types and malformed data with validation_failed', async () => {
     for (const body of [
       { type: 'auth.login_succeeded', data: { userId: userId(), sessionId: userId() } },

@@ -1,4 +1,5 @@
 import { QueryTypes, type Transaction } from 'sequelize';
+import { retryingDeadlocks } from '../../../../../shared/src/db/deadlock-retry';
 import { AppError } from '../../../../../shared/src/errors/app-error';
 import { buildEvent } from '../../../../../shared/src/events/outbox';
 import type { SecurityEvent } from '../../../../../shared/src/events/schemas';
@@ -49,17 +50,20 @@ export class EventsService {
         throw new AppError('validation_failed', { publicDetail: `Invalid event ${index}: ${[...new Set(paths)].join(', ') || 'shape'}` });
       }
     });
-    const stored: SecurityEvent[] = [];
-    const ids = await this.deps.db.transaction(async (t) => {
-      const out: string[] = [];
-      for (const event of events) {
-        const id = await this.store(t, event);
-        if (id === event.id) stored.push(event);
-        out.push(id);
-      }
-      return out;
-    });
-    publishAfterCommit(this.deps, stored);
+    // Inserted in key order: each insert of a key waits for a concurrent transaction holding it,
+    // so two batches taking the same keys in opposite orders would deadlock (40P01). In one
+    // canonical order they queue up instead. The sort is stable: of one key repeated in a batch,
+    // the first in request order still wins. A deadlock from anywhere else is retried whole.
+    const order = events.map((_, i) => i).sort((a, b) => compareKeys(events[a]!.idempotencyKey, events[b]!.idempotencyKey));
+    const ids = await retryingDeadlocks(() =>
+      this.deps.db.transaction(async (t) => {
+        const out: string[] = new Array(events.length);
+        for (const i of order) out[i] = await this.store(t, events[i]!);
+        return out;
+      }),
+    );
+    // Enqueued in request order (one user's events keep the order they were sent in).
+    publishAfterCommit(this.deps, events.filter((event, i) => ids[i] === event.id));
     return ids;
   }
 
@@ -89,4 +93,12 @@ export class EventsService {
     if (!first) throw new AppError('conflict', { detail: 'idempotency key conflict without a stored event' });
     return first.id;
   }
+}
+
+/** A total order of idempotency keys, the same in every request (events without a key go first). */
+function compareKeys(a: string | undefined, b: string | undefined): number {
+  if (a === b) return 0;
+  if (a === undefined) return -1;
+  if (b === undefined) return 1;
+  return a < b ? -1 : 1;
 }
