@@ -7,7 +7,7 @@ import type { StateCache } from '../verify/state-cache';
  * Which of a user's live sessions to revoke: the given ones, or all of them (but `allExcept`).
  * `openedUpToEvent` (an event id) keeps "all" to the sessions opened at or before that event's
  * outbox row was stored: a worker applying a user-wide event late must not revoke the sign-ins
- * that came after it (see `revokeUpTo` in workers/src/user-effects.ts).
+ * that came after it (see `UserWideRevocation` in workers/src/user-effects.ts).
  */
 export type SessionSelector = { sessionIds: string[] } | { allExcept?: string; openedUpToEvent?: string };
 
