@@ -65,9 +65,9 @@ export type UserWideRevocation = 'none' | { except?: string; upTo: 'event' | 'ap
 
 /**
  * Locks the user, bumps the token version (optionally setting the status) unless the emitter
- * already did, and revokes the selected families, in one statement. With `onlyFrom`, the bump and
- * the status change happen only when the user's status is that one (`bumped` says whether they
- * did). Refuses an unknown user (not_found). Returns what the audit record reports.
+ * already did, and revokes the selected families (Revocations.lockBumpAndRevoke). With `onlyFrom`,
+ * the bump and the status change happen only when the user's status is that one (`bumped` says
+ * whether they did). Refuses an unknown user (not_found). Returns what the audit record reports.
  */
 export async function bumpAndRevoke(
   ctx: HandlerContext,

@@ -69,12 +69,20 @@ export class Revocations {
   }
 
   /**
-   * What a user-wide event does to the user, in one statement (one round trip): locks the user
-   * row, bumps the token version (setting `status` if given) when `bump` and, with `onlyFrom`, only
-   * if the user's status is that one (checked on the locked row), and revokes the selected live
-   * sessions: a `FOR UPDATE` of the user, a token-version bump and `revokeSessions`'s update,
-   * in one round trip. Returns the user as it was before (undefined: no such user, nothing changed), the
-   * new state when bumped and the ids of the sessions revoked.
+   * What a user-wide event does to the user: locks the user row, bumps the token version (setting
+   * `status` if given) when `bump` and, with `onlyFrom`, only if the user's status is that one
+   * (checked on the locked row), and revokes the selected live sessions: a `FOR UPDATE` of the
+   * user, then one statement with the token-version bump and `revokeSessions`'s update. Returns the
+   * user as it was before (undefined: no such user, nothing changed), the new state when bumped and
+   * the ids of the sessions revoked.
+   *
+   * The lock is a statement of its own because under READ COMMITTED a statement sees only what was
+   * committed when it started: a sign-in holding a lock on the user row (OPEN_SESSION) commits its
+   * session while a revocation waits for that lock, and a revocation that waited inside its own
+   * statement would not see that session and would leave it live under the old version, for a
+   * refresh to carry into the new one (G6). Both statements are sent at once: in the worker's
+   * pipeline mode they still travel in one round trip; elsewhere `pg` sends the second when the
+   * first is answered.
    */
   async lockBumpAndRevoke(
     t: Transaction,
@@ -82,7 +90,8 @@ export class Revocations {
     change: { bump: boolean; onlyFrom?: 'active' | 'suspended'; status?: 'active' | 'suspended'; sessions: SessionSelector | 'none'; reason: string },
   ): Promise<{ before: LockedUser; after?: UserState; revokedSessionIds: string[] } | undefined> {
     const selected = change.sessions === 'none' ? { kind: 'none', filter: 'AND false', values: [] } : selectSessions(change.sessions, 6);
-    const [row] = await rawQueryIn<LockedUser & { new_token_version: number | null; new_status: 'active' | 'suspended' | null; revoked: string[] }>(this.db, t, {
+    const locked = rawQueryIn(this.db, t, { name: 'lk_revocation_user_lock', text: 'SELECT id FROM users WHERE id = $1::uuid FOR UPDATE', values: [userId] });
+    const changed = rawQueryIn<LockedUser & { new_token_version: number | null; new_status: 'active' | 'suspended' | null; revoked: string[] }>(this.db, t, {
       name: `lk_user_bump_revoke_${selected.kind}`,
       text: `WITH before AS (SELECT id, email, status, token_version FROM users WHERE id = $1::uuid FOR UPDATE),
        bumped AS (
@@ -98,6 +107,7 @@ export class Revocations {
        FROM before`,
       values: [userId, change.status ?? null, change.bump, change.reason, change.onlyFrom ?? null, ...selected.values],
     });
+    const [, [row]] = await Promise.all([locked, changed]);
     if (!row) return undefined;
     const { new_token_version, new_status, revoked, ...before } = row;
     return {
@@ -109,7 +119,7 @@ export class Revocations {
 
   /**
    * Bumps the token version (every access token issued before is refused) and revokes the selected
-   * live sessions, in one statement (`lockBumpAndRevoke`); returns what to write through after
+   * live sessions (`lockBumpAndRevoke`: the lock, then one statement); returns what to write through after
    * commit.
    */
   async bumpAndRevoke(t: Transaction, userId: string, which: SessionSelector, reason: string): Promise<RevocationResult> {

@@ -1,0 +1,86 @@
+import { Client } from 'pg';
+import { QueryTypes } from 'sequelize';
+import { buildEvent } from '../../../shared/src/events/outbox';
+import type { EventType } from '../../../shared/src/events/schemas';
+import { processJob } from '../../../workers/src/process-event';
+import { CookieJar, csrfFor, signIn } from '../../support/browser-session';
+import { PASSWORD, startHarness, type Harness } from '../../support/harness';
+import { addMember, createOrganization, handlerContext, serviceCredential } from '../organizations/fixtures';
+import { jobOf, probe, waitFor } from '../workers/worker-harness';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(() => h.close());
+
+/** A security event from a product backend, applied as the worker applies it (pipelined transaction, write-through). */
+async function applyUserEvent(type: Extract<EventType, 'user.suspended' | 'user.security_reset'>, userId: string): Promise<void> {
+  const event = buildEvent({ type, source: 'service:test', actor: { type: 'service', id: 'test' }, data: { userId } });
+  expect(await processJob(jobOf(event), handlerContext(h))).toBe('applied');
+}
+
+async function liveSessions(userId: string): Promise<string[]> {
+  const rows = await h.deps.db.query<{ id: string }>('SELECT id FROM sessions WHERE user_id = :userId AND revoked_at IS NULL', {
+    type: QueryTypes.SELECT,
+    replacements: { userId },
+  });
+  return rows.map((r) => r.id).sort();
+}
+
+/** A connection of the test's own, to hold locks the way a concurrent transaction would. */
+async function connect(): Promise<{ client: Client; pid: number }> {
+  const client = new Client({ connectionString: h.config.databaseUrl });
+  await client.connect();
+  const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+  return { client, pid: rows[0]!.pid };
+}
+
+/** The backend that waits for a lock `blockerPid` holds (pg_blocking_pids: no guessing from timing). */
+function blockedBy(blockerPid: number, what: string): Promise<number> {
+  return waitFor(async () => {
+    const [row] = await h.deps.db.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE :blocker = ANY (pg_blocking_pids(pid))', {
+      type: QueryTypes.SELECT,
+      replacements: { blocker: blockerPid },
+    });
+    return row?.pid;
+  }, what);
+}
+
+describe('a sign-in that locked the user first, then a revocation (G6)', () => {
+  // The sign-in holds a lock on the user row and is kept from committing by a membership row the
+  // test holds (the session's foreign key to it is checked at the end of the statement); the
+  // revocation starts meanwhile and waits for the user row. Then the sign-in commits first.
+  const revocations: Array<{ by: string; revoke: (s: Awaited<ReturnType<typeof signIn>>) => Promise<unknown> }> = [
+    { by: 'logout-all (API)', revoke: (s) => h.http.post('/auth/logout-all').set('Authorization', `Bearer ${s.accessToken}`).then((r) => expect(r.status).toBe(204)) },
+    { by: 'user.security_reset (worker)', revoke: (s) => applyUserEvent('user.security_reset', s.userId) },
+  ];
+
+  it.each(revocations)('$by revokes the session the sign-in committed while it waited', async ({ revoke }) => {
+    const admin = await serviceCredential(['organizations:write']);
+    const org = await createOrganization(h, admin);
+    const s = await signIn(h);
+    const membershipId = await addMember(h, admin, org, s.userId, 'member');
+    const { client, pid } = await connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT 1 FROM memberships WHERE id = $1 FOR UPDATE', [membershipId]);
+      const signingIn = h.http.post('/auth/login').send({ email: s.email, password: PASSWORD, organizationId: org }).then((r) => r);
+      const loginPid = await blockedBy(pid, 'the sign-in to wait for the membership row');
+      const revoking = revoke(s);
+      await blockedBy(loginPid, 'the revocation to wait for the sign-in');
+      await client.query('COMMIT');
+      const signedIn = await signingIn;
+      await revoking;
+      expect(signedIn.status).toBe(200);
+      expect(await liveSessions(s.userId)).toEqual([]);
+      const jar = new CookieJar();
+      jar.store(signedIn.headers['set-cookie']);
+      const csrf = await csrfFor(h, jar);
+      expect((await h.http.post('/auth/refresh').set('Cookie', jar.header()).set('X-CSRF-Token', csrf)).body.code).toBe('session_revoked');
+      expect((await probe(h, signedIn.body.accessToken)).status).toBe(401);
+    } finally {
+      await client.end();
+    }
+  });
+});
