@@ -2,6 +2,7 @@ import { Client } from 'pg';
 import { QueryTypes } from 'sequelize';
 import { buildEvent } from '../../../shared/src/events/outbox';
 import type { EventType } from '../../../shared/src/events/schemas';
+import { LoginService } from '../../../services/api/src/modules/auth/login.service';
 import { processJob } from '../../../workers/src/process-event';
 import { CookieJar, csrfFor, signIn } from '../../support/browser-session';
 import { PASSWORD, startHarness, type Harness } from '../../support/harness';
@@ -9,10 +10,15 @@ import { addMember, createOrganization, handlerContext, serviceCredential } from
 import { jobOf, probe, waitFor } from '../workers/worker-harness';
 
 let h: Harness;
+let login: LoginService;
 beforeAll(async () => {
   h = await startHarness();
+  login = new LoginService(h.deps);
 });
 afterAll(() => h.close());
+
+const ctx = { requestId: 'login-races', ip: '198.51.100.7', userAgent: 'jest' };
+const NEW_PASSWORD = 'an entirely different passphrase';
 
 /** A security event from a product backend, applied as the worker applies it (pipelined transaction, write-through). */
 async function applyUserEvent(type: Extract<EventType, 'user.suspended' | 'user.security_reset'>, userId: string): Promise<void> {
@@ -46,6 +52,52 @@ function blockedBy(blockerPid: number, what: string): Promise<number> {
     return row?.pid;
   }, what);
 }
+
+describe('a revocation committed between the password check and the session insert (G6)', () => {
+  const cases: Array<{ change: string; apply: (s: Awaited<ReturnType<typeof signIn>>) => Promise<void>; code: string; status: number }> = [
+    {
+      change: 'logout-all',
+      apply: async (s) => expect((await h.http.post('/auth/logout-all').set('Authorization', `Bearer ${s.accessToken}`)).status).toBe(204),
+      code: 'invalid_credentials',
+      status: 401,
+    },
+    {
+      change: 'a password change',
+      apply: async (s) => {
+        const res = await h.http
+          .post('/auth/password/change')
+          .set('Authorization', `Bearer ${s.accessToken}`)
+          .send({ currentPassword: PASSWORD, newPassword: NEW_PASSWORD });
+        expect(res.status).toBe(200);
+      },
+      code: 'invalid_credentials',
+      status: 401,
+    },
+    { change: 'a suspension', apply: (s) => applyUserEvent('user.suspended', s.userId), code: 'user_suspended', status: 401 },
+    { change: 'a security reset', apply: (s) => applyUserEvent('user.security_reset', s.userId), code: 'forbidden', status: 403 },
+  ];
+
+  it.each(cases)('after $change, opens no session and answers $code', async ({ apply, code, status }) => {
+    const other = await signIn(h);
+    const user = await login.checkCredentials({ email: other.email, password: PASSWORD }, ctx);
+    await apply(other);
+    const before = await liveSessions(other.userId);
+    await expect(login.openSession(user, {}, ctx)).rejects.toMatchObject({ code, status });
+    expect(await liveSessions(other.userId)).toEqual(before);
+    const opened = await h.deps.db.query("SELECT 1 FROM events WHERE type = 'auth.login_succeeded' AND data->>'userId' = :u", {
+      type: QueryTypes.SELECT,
+      replacements: { u: other.userId },
+    });
+    expect(opened).toHaveLength(1); // `other`'s own sign-in only
+  });
+
+  it('opens the session when nothing changed (the version the caller read is still current)', async () => {
+    const s = await signIn(h);
+    const user = await login.checkCredentials({ email: s.email, password: PASSWORD }, ctx);
+    const signedIn = await login.openSession(user, {}, ctx);
+    expect(await liveSessions(s.userId)).toEqual([s.sessionId, signedIn.session.id].sort());
+  });
+});
 
 describe('a sign-in that locked the user first, then a revocation (G6)', () => {
   // The sign-in holds a lock on the user row and is kept from committing by a membership row the

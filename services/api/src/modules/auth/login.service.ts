@@ -11,6 +11,7 @@ import { hashPassword, passwordNeedsRehash, verifyAgainstDummy, verifyPassword }
 import type { ApiDeps } from '../../deps';
 import type { RequestContext } from '../../http/request-context';
 import { publishAfterCommit } from '../events/publish-after-commit';
+import { signInRefusal, signInStateOf, staleProof } from './sign-in-checks';
 import { toPublicUser, type SignedIn } from './token-response';
 
 export interface LoginInput {
@@ -57,13 +58,8 @@ export class LoginService {
     if (passwordNeedsRehash(user.passwordHash)) {
       await user.update({ passwordHash: await hashPassword(input.password) });
     }
-    if (user.status !== 'active') throw new AppError('user_suspended');
-    if (user.passwordResetRequired) {
-      throw new AppError('forbidden', { publicDetail: 'A password reset is required before signing in.' });
-    }
-    if (this.deps.config.requireEmailVerification && !user.emailVerifiedAt) {
-      throw new AppError('forbidden', { publicDetail: 'Verify your email address before signing in.' });
-    }
+    const refusal = signInRefusal(signInStateOf(user), this.deps.config.requireEmailVerification);
+    if (refusal) throw refusal;
     return user;
   }
 
@@ -71,6 +67,9 @@ export class LoginService {
    * Opens a session for a user whose credentials (and MFA, if any) were checked: the session, its
    * refresh token family and the `auth.login_succeeded` outbox row in one statement (OPEN_SESSION:
    * one round trip, atomic by itself), then the event is enqueued after that commit.
+   * Only while the user is still as `user` says (the token version the caller read, active, no
+   * reset required, verified if required): a revocation, suspension or reset committed since the
+   * password was checked refuses the sign-in instead of leaving a session behind it (G6).
    */
   async openSession(user: User, input: { organizationId?: string; deviceName?: string }, ctx: RequestContext): Promise<SignedIn> {
     const context = input.organizationId ? await activeMembership(user.id, input.organizationId) : undefined;
@@ -87,7 +86,7 @@ export class LoginService {
       userAgent: ctx.userAgent,
       data: { userId: user.id, sessionId: session.id, ...(context ? { organizationId: context.organization.id } : {}) },
     });
-    await rawQuery(this.deps.db, {
+    const [opened] = await rawQuery<OpenSessionRow>(this.deps.db, {
       name: 'lk_login_open_session',
       text: OPEN_SESSION,
       values: [
@@ -111,8 +110,16 @@ export class LoginService {
         event.ip ?? null,
         event.userAgent ?? null,
         JSON.stringify(event.data),
+        user.tokenVersion,
+        this.deps.config.requireEmailVerification,
       ],
     });
+    if (!opened?.opened) {
+      // The user changed between the password check and now (or is gone): refuse as the changed
+      // state would have been refused at the password step; a moved token version means the
+      // password proof itself is stale. Nothing was written.
+      throw (opened && signInRefusal(signInStateOf(opened), this.deps.config.requireEmailVerification)) ?? staleProof();
+    }
     publishAfterCommit(this.deps, [event]);
     return {
       user: toPublicUser(user),
@@ -144,23 +151,51 @@ export class LoginService {
   }
 }
 
+/** What OPEN_SESSION returns: the user row as locked (its newest version), and whether the session was opened. */
+interface OpenSessionRow {
+  status: 'active' | 'suspended';
+  passwordResetRequired: boolean;
+  emailVerifiedAt: Date | null;
+  opened: boolean;
+}
+
 /**
- * A sign-in's writes in one statement: the session,
- * the first refresh token of its family (only its hash; no parent) and the outbox row of
- * `auth.login_succeeded` (as insertOutboxEvent writes it; no idempotency key). Data-modifying CTEs
- * all run, in one snapshot, and commit or fail together.
+ * A sign-in's writes in one statement: the session, the first refresh token of its family (only
+ * its hash; no parent) and the outbox row of `auth.login_succeeded` (as insertOutboxEvent writes
+ * it; no idempotency key). Data-modifying CTEs all run, in one snapshot, and commit or fail together.
+ *
+ * The user row is locked FOR SHARE first and the inserts happen only if it still has the token
+ * version the caller read ($21), is active, needs no password reset and, when required ($22), is
+ * verified. Every user-wide revocation locks that row (FOR UPDATE, or by updating it) in a statement
+ * before the one that revokes sessions (Revocations.lockBumpAndRevoke, which the API and the workers
+ * use; the password change and reset lock earlier still), and bumps the version, so:
+ * - a revocation that locked first makes this statement wait; under READ COMMITTED the lock then
+ *   returns the row as the revocation committed it, the conditions fail, and nothing is inserted;
+ * - a sign-in that locked first commits its session before the revocation can lock, and the
+ *   revocation's next statement sees that session and revokes it.
+ * Either way no live session is left under a version older than the user's.
  */
 const OPEN_SESSION = `
-  WITH s AS (
+  WITH u AS (
+    SELECT id, status, token_version, password_reset_required, email_verified_at FROM users WHERE id = $2::uuid FOR SHARE
+  ),
+  s AS (
     INSERT INTO sessions (id, user_id, organization_id, membership_id, device_name, user_agent, ip, idle_expires_at, expires_at)
-    VALUES ($1::uuid, $2::uuid, $3::uuid, $4::uuid, $5::text, $6::text, $7::text, $8::timestamptz, $9::timestamptz)
+    SELECT $1::uuid, id, $3::uuid, $4::uuid, $5::text, $6::text, $7::text, $8::timestamptz, $9::timestamptz FROM u
+    WHERE token_version = $21::integer AND status = 'active' AND NOT password_reset_required
+      AND (email_verified_at IS NOT NULL OR NOT $22::boolean)
     RETURNING id
   ),
   rt AS (
     INSERT INTO refresh_tokens (session_id, token_hash) SELECT id, $10::bytea FROM s
+  ),
+  ev AS (
+    INSERT INTO events (id, type, version, occurred_at, source, actor_type, actor_id, request_id, ip, user_agent, data)
+    SELECT $11::uuid, $12::text, 1, $13::timestamptz, $14::text, $15::text, $16::text, $17::text, $18::text, $19::text, $20::jsonb FROM s
   )
-  INSERT INTO events (id, type, version, occurred_at, source, actor_type, actor_id, request_id, ip, user_agent, data)
-  VALUES ($11::uuid, $12::text, 1, $13::timestamptz, $14::text, $15::text, $16::text, $17::text, $18::text, $19::text, $20::jsonb)`;
+  SELECT u.status, u.password_reset_required AS "passwordResetRequired", u.email_verified_at AS "emailVerifiedAt",
+    EXISTS (SELECT 1 FROM s) AS opened
+  FROM u`;
 
 let userByEmailSql: string | undefined;
 
