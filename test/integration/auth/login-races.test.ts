@@ -1,7 +1,9 @@
+import argon2 from 'argon2';
 import { Client } from 'pg';
 import { QueryTypes } from 'sequelize';
 import { buildEvent } from '../../../shared/src/events/outbox';
 import type { EventType } from '../../../shared/src/events/schemas';
+import { passwordNeedsRehash, verifyPassword } from '../../../shared/src/security/passwords';
 import { LoginService } from '../../../services/api/src/modules/auth/login.service';
 import { processJob } from '../../../workers/src/process-event';
 import { CookieJar, csrfFor, signIn } from '../../support/browser-session';
@@ -134,5 +136,35 @@ describe('a sign-in that locked the user first, then a revocation (G6)', () => {
     } finally {
       await client.end();
     }
+  });
+});
+
+describe('the rehash on sign-in racing a password change', () => {
+  it('never writes the old password back over the new one', async () => {
+    const s = await signIn(h);
+    // An older, weaker hash of the same password: the next sign-in upgrades it.
+    const weak = await argon2.hash(PASSWORD, { type: argon2.argon2id, memoryCost: 8_192, timeCost: 1, parallelism: 1 });
+    expect(passwordNeedsRehash(weak)).toBe(true);
+    await h.deps.db.query('UPDATE users SET password_hash = :weak WHERE id = :id', { replacements: { weak, id: s.userId } });
+    const changed = await argon2.hash(NEW_PASSWORD, { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 });
+    const { client, pid } = await connect();
+    try {
+      // A password change in flight: the new hash written, not yet committed (the sign-in reads the old one).
+      await client.query('BEGIN');
+      await client.query('UPDATE users SET password_hash = $2, token_version = token_version + 1 WHERE id = $1', [s.userId, changed]);
+      const signingIn = h.http.post('/auth/login').send({ email: s.email, password: PASSWORD }).then((r) => r);
+      await blockedBy(pid, 'the rehash to wait for the password change');
+      await client.query('COMMIT');
+      const res = await signingIn;
+      expect(res.body.code).toBe('invalid_credentials');
+    } finally {
+      await client.end();
+    }
+    const [row] = await h.deps.db.query<{ password_hash: string }>('SELECT password_hash FROM users WHERE id = :id', {
+      type: QueryTypes.SELECT,
+      replacements: { id: s.userId },
+    });
+    expect(row!.password_hash).toBe(changed);
+    expect(await verifyPassword(row!.password_hash, PASSWORD)).toBe(false);
   });
 });

@@ -55,9 +55,7 @@ export class LoginService {
     // Nothing to reset when no failure was counted before this attempt (a failure counted since
     // then stays counted: stricter, never weaker).
     if (accountFailures.count > 0) await limiter.reset(LIMITS.loginFailuresPerAccount, account);
-    if (passwordNeedsRehash(user.passwordHash)) {
-      await user.update({ passwordHash: await hashPassword(input.password) });
-    }
+    if (passwordNeedsRehash(user.passwordHash)) await this.rehash(user, input.password);
     const refusal = signInRefusal(signInStateOf(user), this.deps.config.requireEmailVerification);
     if (refusal) throw refusal;
     return user;
@@ -133,6 +131,21 @@ export class LoginService {
       ...(context ? { organization: { id: context.organization.id, name: context.organization.name } } : {}),
       refreshToken,
     };
+  }
+
+  /**
+   * Upgrades the stored hash of the password just verified, only while it is still the hash that
+   * was verified: a password change or reset committed since then keeps its new password instead
+   * of having the old one written back.
+   */
+  private async rehash(user: User, password: string): Promise<void> {
+    const verified = user.passwordHash;
+    const passwordHash = await hashPassword(password);
+    await rawQuery(this.deps.db, {
+      name: 'lk_login_rehash',
+      text: 'UPDATE users SET password_hash = $3::text, updated_at = now() WHERE id = $1::uuid AND password_hash = $2::text',
+      values: [user.id, verified, passwordHash],
+    });
   }
 
   private async recordFailure(userId: string | undefined, reason: string, ctx: RequestContext): Promise<void> {
