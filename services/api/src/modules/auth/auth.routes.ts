@@ -50,7 +50,12 @@ export function authRoutes(deps: ApiDeps): Router {
     const user = await login.checkCredentials(body, ctx);
     if (user.mfaEnabledAt) {
       if (body.organizationId) await activeMembership(user.id, body.organizationId);
-      const challengeId = await deps.mfaChallenges.create({ userId: user.id, organizationId: body.organizationId, deviceName: body.deviceName });
+      const challengeId = await deps.mfaChallenges.create({
+        userId: user.id,
+        tokenVersion: user.tokenVersion,
+        organizationId: body.organizationId,
+        deviceName: body.deviceName,
+      });
       res.setHeader('Cache-Control', 'no-store');
       res.json({ mfaRequired: true, challengeId });
       return;

@@ -8,6 +8,8 @@ import { randomSecret } from '../../../../../shared/src/tokens/sealing';
 /** What a pending second-factor sign-in remembers between the password and the code. */
 export interface PendingSignIn {
   userId: string;
+  /** The user's token version when the password was checked: a change since then voids the proof. */
+  tokenVersion: number;
   organizationId?: string;
   deviceName?: string;
 }
@@ -29,7 +31,7 @@ export class MfaChallenges {
     const key = this.keys.mfaChallenge(hashId(challengeId));
     await this.redis
       .multi()
-      .hset(key, { userId: pending.userId, organizationId: pending.organizationId ?? '', deviceName: pending.deviceName ?? '', attempts: '0' })
+      .hset(key, { userId: pending.userId, tokenVersion: String(pending.tokenVersion), organizationId: pending.organizationId ?? '', deviceName: pending.deviceName ?? '', attempts: '0' })
       .expire(key, KEY_TTL.mfaChallenge)
       .exec()
       .catch((err: unknown) => {
@@ -46,15 +48,14 @@ export class MfaChallenges {
         [unknown, number],
         [unknown, Record<string, string>],
       ];
-      if (!fields.userId) {
+      const tokenVersion = Number(fields.tokenVersion);
+      // Without a token version (a challenge written before it was kept) the password proof cannot
+      // be checked against later revocations: unknown, as a burnt one is.
+      if (!fields.userId || !Number.isSafeInteger(tokenVersion) || attempts > MFA_CHALLENGE_ATTEMPTS) {
         await this.redis.del(key);
         return undefined;
       }
-      if (attempts > MFA_CHALLENGE_ATTEMPTS) {
-        await this.redis.del(key);
-        return undefined;
-      }
-      return { userId: fields.userId, organizationId: fields.organizationId || undefined, deviceName: fields.deviceName || undefined };
+      return { userId: fields.userId, tokenVersion, organizationId: fields.organizationId || undefined, deviceName: fields.deviceName || undefined };
     } catch (err) {
       throw new AppError('service_unavailable', { detail: 'MFA challenge store unreachable', cause: err });
     }

@@ -9,10 +9,10 @@ import { jsonBody } from '../../http/json-body';
 import { contextOf } from '../../http/request-context';
 import { parse } from '../../http/validate';
 import { LoginService } from '../auth/login.service';
+import { signInRefusal, signInStateOf, staleProof } from '../auth/sign-in-checks';
 import { sendSignedIn } from '../auth/token-response';
 import { MfaService } from './mfa.service';
 import { confirmBody, disableBody, enrollBody, verifyBody } from './mfa.schemas';
-
 
 /** `/auth/mfa/*`: the second step of sign-in, and TOTP enrolment for a signed-in user. */
 export function mfaRoutes(deps: ApiDeps): Router {
@@ -30,7 +30,17 @@ export function mfaRoutes(deps: ApiDeps): Router {
     if (!pending) throw new AppError('mfa_invalid');
     await deps.limiter.consume(LIMITS.mfaAttemptsPerAccount, pending.userId);
     const user = await User.findByPk(pending.userId);
-    if (!user || !(await mfa.checkCode(user, body.code))) throw new AppError('mfa_invalid');
+    if (!user) throw new AppError('mfa_invalid');
+    // The password step's checks again, and its token version: a suspension, a required reset,
+    // logout-all or a password change since then ends this sign-in and its challenge, before a
+    // code is checked (and a recovery code spent). OPEN_SESSION checks the same at its insert.
+    const refusal =
+      signInRefusal(signInStateOf(user), deps.config.requireEmailVerification) ?? (user.tokenVersion !== pending.tokenVersion ? staleProof() : undefined);
+    if (refusal) {
+      await challenges.consume(body.challengeId);
+      throw refusal;
+    }
+    if (!(await mfa.checkCode(user, body.code))) throw new AppError('mfa_invalid');
     if (!(await challenges.consume(body.challengeId))) throw new AppError('mfa_invalid');
     await deps.limiter.reset(LIMITS.mfaAttemptsPerAccount, pending.userId);
     await sendSignedIn(deps, res, await login.openSession(user, pending, ctx));
