@@ -21,15 +21,19 @@ describe('TOTP MFA', () => {
   it('enrols, asks for a code at sign-in, refuses a replayed code, accepts a recovery code once, disables', async () => {
     const s = await signIn(h);
     const bearer = `Bearer ${s.accessToken}`;
+    // A wrong current password is 403, as in the password change: a 401 would tell the client to sign in again.
     const wrongPw = await h.http.post('/auth/mfa/totp/enroll').set('Authorization', bearer).send({ currentPassword: 'not my password!!' });
-    expect(wrongPw.body.code).toBe('invalid_credentials');
-    // Every 401 of a protected route names its code in WWW-Authenticate (contract section 3).
-    expect(wrongPw.headers['www-authenticate']).toBe('Bearer error="invalid_token", error_description="invalid_credentials"');
+    expect(wrongPw.status).toBe(403);
+    expect(wrongPw.body).toMatchObject({ code: 'forbidden', detail: 'The current password is not correct.' });
+    expect(wrongPw.headers['www-authenticate']).toBeUndefined();
     const enroll = await h.http.post('/auth/mfa/totp/enroll').set('Authorization', bearer).send({ currentPassword: PASSWORD });
     expect(enroll.status).toBe(200);
     expect(enroll.body.otpauthUri).toMatch(/^otpauth:\/\/totp\/.+secret=/);
     const secret: string = enroll.body.secret;
 
+    const wrongPwConfirm = await h.http.post('/auth/mfa/totp/confirm').set('Authorization', bearer).send({ code: '000000', currentPassword: 'not my password!!' });
+    expect(wrongPwConfirm.status).toBe(403);
+    expect(wrongPwConfirm.body).toMatchObject({ code: 'forbidden', detail: 'The current password is not correct.' });
     const badConfirm = await h.http.post('/auth/mfa/totp/confirm').set('Authorization', bearer).send({ code: '000000' });
     expect(badConfirm.body.code).toBe('mfa_invalid');
     expect(badConfirm.headers['www-authenticate']).toBe('Bearer error="invalid_token", error_description="mfa_invalid"');
@@ -60,6 +64,14 @@ describe('TOTP MFA', () => {
     const step3 = await h.http.post('/auth/login').send({ email: s.email, password: PASSWORD });
     expect((await h.http.post('/auth/mfa/verify').send({ challengeId: step3.body.challengeId, code: recovery })).body.code).toBe('mfa_invalid');
 
+    const wrongPwDisable = await h.http
+      .post('/auth/mfa/totp/disable')
+      .set('Authorization', `Bearer ${ok.body.accessToken}`)
+      .send({ currentPassword: 'not my password!!', code: confirm.body.recoveryCodes[1] });
+    expect(wrongPwDisable.status).toBe(403);
+    expect(wrongPwDisable.body).toMatchObject({ code: 'forbidden', detail: 'The current password is not correct.' });
+    // The session is as good as before the wrong password.
+    expect((await h.http.get('/me').set('Authorization', `Bearer ${ok.body.accessToken}`)).status).toBe(200);
     const disable = await h.http
       .post('/auth/mfa/totp/disable')
       .set('Authorization', `Bearer ${ok.body.accessToken}`)

@@ -80,9 +80,15 @@ export class MfaService {
     return spent.length === 1;
   }
 
+  /**
+   * The signed-in user, when `password` is their current one. A wrong one is 403 forbidden, as in
+   * the password change: a 401 would tell the client to sign in again, and the session is fine.
+   */
   private async userWithPassword(userId: string, password: string): Promise<User> {
     const user = await User.findByPk(userId);
-    if (!user || !(await verifyPassword(user.passwordHash, password))) throw new AppError('invalid_credentials');
+    if (!user || !(await verifyPassword(user.passwordHash, password))) {
+      throw new AppError('forbidden', { publicDetail: 'The current password is not correct.' });
+    }
     return user;
   }
 
