@@ -1,4 +1,5 @@
 import { startHarness, PASSWORD, uniqueEmail, type Harness } from '../../support/harness';
+import { Membership, Organization } from '../../../shared/src/db/models';
 import { registerUser, signIn } from '../../support/browser-session';
 
 let h: Harness;
@@ -72,6 +73,33 @@ describe('register and login', () => {
       expect(res.status).toBe(403);
       expect(res.body.code).toBe('forbidden');
     }
+  });
+
+  it('refuses an organization id that is not a uuid as one the user is not a member of: 403 forbidden, no query', async () => {
+    const s = await signIn(h);
+    const findMembership = jest.spyOn(Membership, 'findOne');
+    const findOrganization = jest.spyOn(Organization, 'findByPk');
+    try {
+      for (const organizationId of ['acme', '', 'not-a-uuid-0000-0000-000000000000', 'x'.repeat(100)]) {
+        const login = await h.http.post('/auth/login').send({ email: s.email, password: PASSWORD, organizationId });
+        expect([login.status, login.body.code]).toEqual([403, 'forbidden']);
+        expect(login.headers['set-cookie']).toBeUndefined();
+        const sw = await h.http.post('/auth/switch-organization').set('Authorization', `Bearer ${s.accessToken}`).send({ organizationId });
+        expect([sw.status, sw.body.code]).toEqual([403, 'forbidden']);
+      }
+      expect(findMembership).not.toHaveBeenCalled();
+      expect(findOrganization).not.toHaveBeenCalled();
+    } finally {
+      findMembership.mockRestore();
+      findOrganization.mockRestore();
+    }
+    // Text no request could mean stays a 400: too long, or not storable.
+    for (const organizationId of ['x'.repeat(101), 'a\u0000b', 42]) {
+      const login = await h.http.post('/auth/login').send({ email: s.email, password: PASSWORD, organizationId });
+      expect([login.status, login.body.code]).toEqual([400, 'validation_failed']);
+    }
+    // The session is as it was.
+    expect((await h.http.get('/me').set('Authorization', `Bearer ${s.accessToken}`)).body.organization).toBeNull();
   });
 
   it('refuses a cross-site login', async () => {

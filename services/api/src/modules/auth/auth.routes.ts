@@ -49,7 +49,7 @@ export function authRoutes(deps: ApiDeps): Router {
     const ctx = contextOf(req);
     const user = await login.checkCredentials(body, ctx);
     if (user.mfaEnabledAt) {
-      if (body.organizationId) await activeMembership(user.id, body.organizationId);
+      if (body.organizationId !== undefined) await activeMembership(user.id, body.organizationId);
       const challengeId = await deps.mfaChallenges.create({
         userId: user.id,
         tokenVersion: user.tokenVersion,

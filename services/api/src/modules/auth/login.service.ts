@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Sequelize } from 'sequelize';
+import { z } from 'zod';
 import { Membership, Organization, User } from '../../../../../shared/src/db/models';
 import { AppError } from '../../../../../shared/src/errors/app-error';
 import { rawQuery } from '../../../../../shared/src/db/raw-connection';
@@ -70,7 +71,7 @@ export class LoginService {
    * password was checked refuses the sign-in instead of leaving a session behind it (G6).
    */
   async openSession(user: User, input: { organizationId?: string; deviceName?: string }, ctx: RequestContext): Promise<SignedIn> {
-    const context = input.organizationId ? await activeMembership(user.id, input.organizationId) : undefined;
+    const context = input.organizationId !== undefined ? await activeMembership(user.id, input.organizationId) : undefined;
     const now = Date.now();
     const { idleTtl, absoluteTtl } = this.deps.config.refresh;
     const session = { id: randomUUID(), idleExpiresAt: new Date(now + idleTtl * 1000), expiresAt: new Date(now + absoluteTtl * 1000) };
@@ -237,14 +238,20 @@ async function progressiveDelay(failures: number): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 250 * 2 ** (failures - 4))));
 }
 
-/** The active membership of a user in an active organization, or 403 forbidden. */
+/**
+ * The active membership of a user in an active organization, or 403 forbidden. An id that is not
+ * a uuid names no organization: forbidden too, without a query (Postgres would refuse it as a uuid).
+ */
 export async function activeMembership(userId: string, organizationId: string): Promise<{ membership: Membership; organization: Organization }> {
+  const notAMember = () => new AppError('forbidden', { publicDetail: 'Not an active member of an active organization with that id.' });
+  if (!isUuid(organizationId)) throw notAMember();
   const [membership, organization] = await Promise.all([
     Membership.findOne({ where: { userId, organizationId, status: 'active' } }),
     Organization.findByPk(organizationId),
   ]);
-  if (!membership || !organization || organization.status !== 'active') {
-    throw new AppError('forbidden', { publicDetail: 'Not an active member of an active organization with that id.' });
-  }
+  if (!membership || !organization || organization.status !== 'active') throw notAMember();
   return { membership, organization };
 }
+
+/** The ids Postgres takes as a uuid and the rest of the API accepts (z.guid(): any version). */
+const isUuid = (text: string): boolean => z.guid().safeParse(text).success;
