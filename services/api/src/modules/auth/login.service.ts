@@ -3,6 +3,7 @@ import type { Sequelize } from 'sequelize';
 import { z } from 'zod';
 import { Membership, Organization, User } from '../../../../../shared/src/db/models';
 import { AppError } from '../../../../../shared/src/errors/app-error';
+import { retryingDeadlocks } from '../../../../../shared/src/db/deadlock-retry';
 import { rawQuery } from '../../../../../shared/src/db/raw-connection';
 import { buildEvent, insertOutboxEvent } from '../../../../../shared/src/events/outbox';
 import { normalizeEmail } from '../../../../../shared/src/security/emails';
@@ -85,7 +86,9 @@ export class LoginService {
       userAgent: ctx.userAgent,
       data: { userId: user.id, sessionId: session.id, ...(context ? { organizationId: context.organization.id } : {}) },
     });
-    const [opened] = await rawQuery<OpenSessionRow>(this.deps.db, {
+    // One statement, so a deadlock with a worker's batch (membership locked, then the user) is
+    // simply run again.
+    const [opened] = await retryingDeadlocks(() => rawQuery<OpenSessionRow>(this.deps.db, {
       name: 'lk_login_open_session',
       text: OPEN_SESSION,
       values: [
@@ -112,7 +115,7 @@ export class LoginService {
         user.tokenVersion,
         this.deps.config.requireEmailVerification,
       ],
-    });
+    }));
     if (!opened?.opened) {
       // The user changed between the password check and now (or is gone): refuse as the changed
       // state would have been refused at the password step; a moved token version means the
