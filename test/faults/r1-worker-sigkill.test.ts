@@ -83,6 +83,9 @@ it('R1: 10,000 events, worker SIGKILLed three times: all processed once, exactly
     `SELECT count(*)::int AS n, count(DISTINCT event_id)::int AS distinct_ids FROM audit_logs WHERE event_id = ANY($1)`,
     [eventIds],
   );
+  // A second record for an event already in the chain would be stored unlinked (event_id null,
+  // details.duplicateOfEventId set): counted apart, it must not exist either.
+  const unlinked = await rig.db.query(`SELECT count(*)::int AS n FROM audit_logs WHERE details->>'duplicateOfEventId' = ANY($1::text[])`, [eventIds]);
   const versions = await rig.db.query<{ id: string; permissions_version: number }>(
     'SELECT id, permissions_version FROM memberships WHERE id = ANY($1)',
     [memberships.map((m) => m.id)],
@@ -97,13 +100,14 @@ it('R1: 10,000 events, worker SIGKILLed three times: all processed once, exactly
   const processedCount = statuses.rows.find((r) => r.status === 'processed')?.n ?? 0;
   const auditCount = audit.rows[0].n;
   console.log(
-    `R1 sent=${sent} processed=${processedCount} audit=${auditCount} duplicates=${duplicates + (auditCount - audit.rows[0].distinct_ids)} ` +
+    `R1 sent=${sent} processed=${processedCount} audit=${auditCount} duplicates=${duplicates + (auditCount - audit.rows[0].distinct_ids)} unlinked=${unlinked.rows[0].n} ` +
       `lost=${missing} kills=${kills} seconds=${seconds.toFixed(1)} statuses=${JSON.stringify(statuses.rows)}`,
   );
   expect(kills).toBe(3);
   expect(processedCount).toBe(EVENTS);
   expect(auditCount).toBe(EVENTS);
   expect(audit.rows[0].distinct_ids).toBe(EVENTS);
+  expect(unlinked.rows[0].n).toBe(0);
   expect(duplicates).toBe(0);
   expect(missing).toBe(0);
   expect(worker.alive).toBe(true);
