@@ -7,6 +7,7 @@ import type { Logger } from '../../../shared/src/logging/logger';
 import { createMailTransport, type MailTransport } from '../../../shared/src/mail/mailer';
 import { createRedis, whenReady, type RedisClient } from '../../../shared/src/redis/client';
 import { createKeys, type Keys } from '../../../shared/src/redis/keys';
+import { unlinkMatching } from '../../../shared/src/redis/nodes';
 import { RateLimiter } from '../../../shared/src/security/rate-limiter';
 import { MfaChallenges } from './modules/mfa/mfa-challenges';
 import { Revocations } from '../../../shared/src/security/revocations';
@@ -15,7 +16,9 @@ import { KeyRing } from '../../../shared/src/tokens/key-ring';
 import { SIGNING_ALGORITHMS } from '../../../shared/src/tokens/algorithms';
 import { PermissionsCache, postgresPermissionsLoader } from '../../../shared/src/verify/permissions';
 import { CacheGuard } from '../../../shared/src/verify/cache-guard';
+import { catchUpPendingChanges } from '../../../shared/src/verify/outage-catch-up';
 import { StateCache } from '../../../shared/src/verify/state-cache';
+import { StateSync } from '../../../shared/src/verify/state-sync';
 import { StateReader } from '../../../shared/src/redis/state-reader';
 import { loadAuthState } from '../../../shared/src/verify/state-repository';
 import { withTimeout } from '../../../shared/src/util/with-timeout';
@@ -68,7 +71,11 @@ export async function createDeps(
   await keyRing.start();
   const stateReader = StateReader.serves(redisUrl) ? new StateReader(redisUrl) : undefined;
   await Promise.all([redisReady, stateReader?.whenConnected()]);
-  const guard = new CacheGuard(redis, keys, logger.child({ module: 'cache-guard' }));
+  // After a lost connection, what this process (or another) failed to write meanwhile is rewritten
+  // from the outbox's pending changes before the cache is trusted again (G5).
+  const guard = new CacheGuard(redis, keys, logger.child({ module: 'cache-guard' }), {
+    catchUp: () => catchUpPendingChanges(db, new StateSync(db, new StateCache(redis, keys)), () => unlinkMatching(redis, keys.userStatePattern())),
+  });
   // The API starts serving with Redis validated (and recorded as such, which product backends'
   // kits wait for), unless that takes long: then Postgres serves verification until it is done.
   await withTimeout(guard.validate(), 3_000);

@@ -15,7 +15,9 @@ import { masters, runIdOf, unlinkMatchingOnNode } from '../redis/nodes';
  * Postgres, never trusted blindly) before the cache is trusted again. Masters whose run id is
  * recorded keep their keys. If the record itself was lost (its master restarted), every master is
  * treated as new. From the moment any connection drops until that check is done, `trusted` is
- * false and verification reads Postgres.
+ * false and verification reads Postgres. A master that did not restart keeps its keys, but writes
+ * that failed while contact was lost are missing from them: with `catchUp`, those are repaired
+ * from Postgres before it is trusted again.
  *
  * The record (`validatedInstance`) is the sorted, comma-separated list of the validated run ids.
  *
@@ -35,6 +37,8 @@ export class CacheGuard {
   private retryTimer: NodeJS.Timeout | undefined;
   private failures = 0;
   private closed = false;
+  /** Set when a connection drops: the next validation catches up on what the server may have missed. */
+  private lostContact = false;
   /** Every listener it added, so that `close` leaves the client as it found it. */
   private readonly listening: Array<{ emitter: NodeJS.EventEmitter; event: string; listener: Listener }> = [];
 
@@ -42,11 +46,19 @@ export class CacheGuard {
     private readonly redis: RedisClient,
     private readonly keys: Keys,
     private readonly logger?: Logger,
-    private readonly options: { observeOnly?: boolean } = {},
+    private readonly options: {
+      observeOnly?: boolean;
+      /**
+       * Run before trusting a server again after contact with it was lost (outage-catch-up.ts):
+       * writes that failed meanwhile are repaired first. Trust waits until it succeeds.
+       */
+      catchUp?: () => Promise<void>;
+    } = {},
   ) {
     const distrust = () => {
       this.generation++;
       this.trustedRunIds = undefined;
+      this.lostContact = true;
     };
     const revalidate = () => void this.validate();
     this.listen(redis, 'close', distrust);
@@ -139,6 +151,15 @@ export class CacheGuard {
           { masters: nodes.length, restarted: unknown.length, runIds: current, previous: recordedValue, dropped },
           'redis master(s) changed: their verification state dropped, rebuilt from Postgres on demand',
         );
+      }
+      if (this.lostContact && this.options.catchUp) {
+        this.lostContact = false;
+        try {
+          await this.options.catchUp();
+        } catch (err) {
+          this.lostContact = true;
+          throw err;
+        }
       }
       if (record !== recordedValue) await this.redis.set(this.keys.validatedInstance(), record);
       this.failures = 0;

@@ -1,0 +1,43 @@
+import { QueryTypes, type Sequelize } from 'sequelize';
+import { REVOKING_TYPES } from '../events/schemas';
+import type { StateSync } from './state-sync';
+
+/** Beyond this many subjects the state is dropped (and read through on demand) instead. */
+const MAX_CATCH_UP_SUBJECTS = 5_000;
+
+/** The event types whose effect verification reads: the revoking ones and the API's own logout. */
+const STATE_CHANGING = [...REVOKING_TYPES, 'auth.logout'];
+
+/**
+ * Repairs what a Redis server may have missed while this process had lost contact with it (the
+ * same server, not restarted: its data is intact, but writes that failed meanwhile are missing).
+ * Every change verification reads commits with its outbox event, which stays `pending` until a
+ * worker has written the change to Redis; so the state of every user and organization such an
+ * event names is rewritten from Postgres (fenced, versioned). With more subjects than
+ * `maxSubjects`, `dropAll` drops the per-user state instead, as for a restarted server.
+ */
+export async function catchUpPendingChanges(
+  db: Sequelize,
+  sync: StateSync,
+  dropAll: () => Promise<unknown>,
+  maxSubjects = MAX_CATCH_UP_SUBJECTS,
+): Promise<void> {
+  const subjects = await db.query<{ user_id: string | null; organization_id: string | null }>(
+    `SELECT DISTINCT COALESCE(e.data->>'userId', s.user_id::text) AS user_id,
+       CASE WHEN e.data ? 'userId' THEN NULL ELSE e.data->>'organizationId' END AS organization_id
+     FROM events e
+     LEFT JOIN sessions s ON e.type = 'session.revoked' AND s.id = (e.data->>'sessionId')::uuid
+     WHERE e.status = 'pending' AND e.type = ANY(ARRAY[:types]::text[])
+     LIMIT :limit`,
+    { type: QueryTypes.SELECT, replacements: { types: STATE_CHANGING, limit: maxSubjects + 1 } },
+  );
+  if (subjects.length > maxSubjects) {
+    await dropAll();
+    return;
+  }
+  // A user's rewrite covers its memberships; an organization-wide event names no user.
+  await Promise.all([
+    ...subjects.flatMap((s) => (s.user_id ? [sync.user(s.user_id)] : [])),
+    ...subjects.flatMap((s) => (s.organization_id ? [sync.organization(s.organization_id)] : [])),
+  ]);
+}
