@@ -1,11 +1,10 @@
 import { ChainAppender } from '../../shared/src/audit/chain-appender';
 import { QueryTypes, UniqueConstraintError, type Sequelize, type Transaction } from 'sequelize';
 import { rawQueryIn } from '../../shared/src/db/raw-connection';
-import { insertOutboxEvent } from '../../shared/src/events/outbox';
+import { insertOutboxEvent, TRANSIENT_FAILURE } from '../../shared/src/events/outbox';
 import type { SecurityEvent } from '../../shared/src/events/schemas';
 
-/** The error of a transient failure: such an event may still be processed (a retried job). */
-export const TRANSIENT_FAILURE = 'internal_error: processing failed';
+export { TRANSIENT_FAILURE };
 
 /**
  * The error of an event whose every attempt failed transiently: it is failed for good, with its

@@ -7,7 +7,7 @@ import type { Logger } from '../../../shared/src/logging/logger';
 import { createMailTransport, type MailTransport } from '../../../shared/src/mail/mailer';
 import { createRedis, whenReady, type RedisClient } from '../../../shared/src/redis/client';
 import { createKeys, type Keys } from '../../../shared/src/redis/keys';
-import { unlinkMatching } from '../../../shared/src/redis/nodes';
+import { masters } from '../../../shared/src/redis/nodes';
 import { RateLimiter } from '../../../shared/src/security/rate-limiter';
 import { MfaChallenges } from './modules/mfa/mfa-challenges';
 import { Revocations } from '../../../shared/src/security/revocations';
@@ -15,7 +15,7 @@ import { SignatureVerifier } from '../../../shared/src/tokens/access-token';
 import { KeyRing } from '../../../shared/src/tokens/key-ring';
 import { SIGNING_ALGORITHMS } from '../../../shared/src/tokens/algorithms';
 import { PermissionsCache, postgresPermissionsLoader } from '../../../shared/src/verify/permissions';
-import { CacheGuard } from '../../../shared/src/verify/cache-guard';
+import { CacheGuard, dropVerificationState } from '../../../shared/src/verify/cache-guard';
 import { catchUpPendingChanges } from '../../../shared/src/verify/outage-catch-up';
 import { StateCache } from '../../../shared/src/verify/state-cache';
 import { StateSync } from '../../../shared/src/verify/state-sync';
@@ -74,7 +74,7 @@ export async function createDeps(
   // After a lost connection, what this process (or another) failed to write meanwhile is rewritten
   // from the outbox's pending changes before the cache is trusted again (G5).
   const guard = new CacheGuard(redis, keys, logger.child({ module: 'cache-guard' }), {
-    catchUp: () => catchUpPendingChanges(db, new StateSync(db, new StateCache(redis, keys)), () => unlinkMatching(redis, keys.userStatePattern())),
+    catchUp: () => catchUpPendingChanges(db, new StateSync(db, new StateCache(redis, keys)), () => dropVerificationState(masters(redis), keys)),
   });
   // The API starts serving with Redis validated (and recorded as such, which product backends'
   // kits wait for), unless that takes long: then Postgres serves verification until it is done.

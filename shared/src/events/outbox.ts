@@ -3,6 +3,12 @@ import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 import { parseEvent, type EventType, type SecurityEvent, type EventOf } from './schemas';
 
 /** What the caller knows of an event; the id, version and time are filled in here. */
+/**
+ * The `error` of an event a delivery failed transiently: such an event is still open (its retried
+ * job, or the relay, applies it later), as a `pending` one is.
+ */
+export const TRANSIENT_FAILURE = 'internal_error: processing failed';
+
 export type NewEvent<T extends EventType = EventType> = Omit<EventOf<T>, 'id' | 'version' | 'occurredAt'> & {
   occurredAt?: string;
 };

@@ -32,6 +32,8 @@ export function createKeys(prefix: string) {
     validatedInstance: () => `${prefix}:validated-instance`,
     /** Pattern of every per-user verification key (what `CacheGuard` drops when untrusted). */
     userStatePattern: () => `${prefix}:{u:*`,
+    /** Pattern of every user's fence (dropped before the rest: see `dropVerificationState`). */
+    fencePattern: () => `${prefix}:{u:*}:fence`,
     /** Set once a notice (mail) for an event was sent, so redeliveries do not mail twice. */
     noticeSent: (eventId: string) => `${prefix}:notice:${eventId}`,
   };

@@ -145,8 +145,7 @@ export class CacheGuard {
       // The kit never writes: it trusts exactly the masters Latchkey recorded.
       if (this.options.observeOnly) return unknown.length ? undefined : current;
       if (unknown.length) {
-        const pattern = this.keys.userStatePattern();
-        const dropped = (await Promise.all(unknown.map((node) => unlinkMatchingOnNode(node, pattern)))).reduce((a, b) => a + b, 0);
+        const dropped = await dropVerificationState(unknown, this.keys);
         this.logger?.warn(
           { masters: nodes.length, restarted: unknown.length, runIds: current, previous: recordedValue, dropped },
           'redis master(s) changed: their verification state dropped, rebuilt from Postgres on demand',
@@ -170,4 +169,17 @@ export class CacheGuard {
       return undefined;
     }
   }
+}
+
+/**
+ * Drops every user's verification state on these nodes: the fences first, then everything else.
+ * A write of state read from Postgres before the drop (fenced) is refused once its fence is gone,
+ * and one that landed before that is removed by the second pass: none outlives the drop, whatever
+ * order the SCAN visits the keys in. Returns how many keys existed.
+ */
+export async function dropVerificationState(nodes: Redis[], keys: Keys): Promise<number> {
+  const drop = (pattern: string) => Promise.all(nodes.map((node) => unlinkMatchingOnNode(node, pattern)));
+  const fences = await drop(keys.fencePattern());
+  const rest = await drop(keys.userStatePattern());
+  return [...fences, ...rest].reduce((a, b) => a + b, 0);
 }

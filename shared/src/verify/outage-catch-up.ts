@@ -1,4 +1,5 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
+import { TRANSIENT_FAILURE } from '../events/outbox';
 import { REVOKING_TYPES } from '../events/schemas';
 import type { StateSync } from './state-sync';
 
@@ -11,8 +12,8 @@ const STATE_CHANGING = [...REVOKING_TYPES, 'auth.logout'];
 /**
  * Repairs what a Redis server may have missed while this process had lost contact with it (the
  * same server, not restarted: its data is intact, but writes that failed meanwhile are missing).
- * Every change verification reads commits with its outbox event, which stays `pending` until a
- * worker has written the change to Redis; so the state of every user and organization such an
+ * Every change verification reads commits with its outbox event, which stays open (`pending`, or
+ * failed transiently and due another attempt) until a worker has written the change to Redis; so the state of every user and organization such an
  * event names is rewritten from Postgres (fenced, versioned). With more subjects than
  * `maxSubjects`, `dropAll` drops the per-user state instead, as for a restarted server.
  */
@@ -27,9 +28,9 @@ export async function catchUpPendingChanges(
        CASE WHEN e.data ? 'userId' THEN NULL ELSE e.data->>'organizationId' END AS organization_id
      FROM events e
      LEFT JOIN sessions s ON e.type = 'session.revoked' AND s.id = (e.data->>'sessionId')::uuid
-     WHERE e.status = 'pending' AND e.type = ANY(ARRAY[:types]::text[])
+     WHERE (e.status = 'pending' OR (e.status = 'failed' AND e.error = :transient)) AND e.type = ANY(ARRAY[:types]::text[])
      LIMIT :limit`,
-    { type: QueryTypes.SELECT, replacements: { types: STATE_CHANGING, limit: maxSubjects + 1 } },
+    { type: QueryTypes.SELECT, replacements: { types: STATE_CHANGING, transient: TRANSIENT_FAILURE, limit: maxSubjects + 1 } },
   );
   if (subjects.length > maxSubjects) {
     await dropAll();

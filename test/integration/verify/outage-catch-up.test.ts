@@ -1,5 +1,5 @@
 import { QueryTypes } from 'sequelize';
-import { buildEvent, insertOutboxEvent } from '../../../shared/src/events/outbox';
+import { buildEvent, insertOutboxEvent, TRANSIENT_FAILURE } from '../../../shared/src/events/outbox';
 import { catchUpPendingChanges } from '../../../shared/src/verify/outage-catch-up';
 import { StateSync } from '../../../shared/src/verify/state-sync';
 import { signIn } from '../../support/browser-session';
@@ -37,7 +37,10 @@ async function sessionStateOnceTrusted(userId: string, sessionId: string): Promi
   throw new Error('the cache was never trusted again');
 }
 
-it('rewrites what a revocation committed during the cut could not write, before trusting the server again', async () => {
+it.each([
+  ['pending', undefined],
+  ['failed transiently by a worker meanwhile', TRANSIENT_FAILURE],
+])('rewrites what a revocation committed during the cut could not write (its event %s), before trusting the server again', async (_, failure) => {
   const s = await signIn(h);
   expect((await me(s.accessToken)).status).toBe(200);
   expect(await h.deps.redis.get(h.deps.keys.session(s.userId, s.sessionId))).toMatch(/^0\|live/);
@@ -45,11 +48,10 @@ it('rewrites what a revocation committed during the cut could not write, before 
   h.deps.redis.disconnect(); // this process's cut: Redis itself keeps running with its data
   const logout = await h.http.post('/auth/logout').set('Authorization', `Bearer ${s.accessToken}`);
   expect(logout.status).toBe(503); // committed, but not written through: the client retries
-  const [event] = await h.deps.db.query<{ status: string }>("SELECT status FROM events WHERE type = 'auth.logout' AND data->>'sessionId' = :sid", {
-    type: QueryTypes.SELECT,
-    replacements: { sid: s.sessionId },
-  });
-  expect(event?.status).toBe('pending');
+  const find = { type: QueryTypes.SELECT as const, replacements: { sid: s.sessionId, failure: failure ?? null } };
+  if (failure) await h.deps.db.query("UPDATE events SET status = 'failed', error = :failure WHERE type = 'auth.logout' AND data->>'sessionId' = :sid", find);
+  const [event] = await h.deps.db.query<{ status: string }>("SELECT status FROM events WHERE type = 'auth.logout' AND data->>'sessionId' = :sid", find);
+  expect(event?.status).toBe(failure ? 'failed' : 'pending');
 
   await h.deps.redis.connect();
   expect(await sessionStateOnceTrusted(s.userId, s.sessionId)).toMatchObject({ revoked: true });
