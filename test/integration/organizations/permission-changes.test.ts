@@ -78,6 +78,21 @@ describe('membership.removed', () => {
   });
 });
 
+describe('switch-organization', () => {
+  it('never mints a token out of a session revoked in Postgres, whatever Redis still holds', async () => {
+    const org = await createOrganization(h, writer);
+    const s = await memberSignedIn(h, writer, org, 'member');
+    const plain = await signIn(h, { email: s.email });
+    expect((await me(plain.accessToken)).status).toBe(200); // cached live in Redis
+    // Revoked in Postgres only, as when its write-through failed (a 503) or Redis missed it.
+    await h.deps.db.query('UPDATE sessions SET revoked_at = now() WHERE id = :id', { replacements: { id: plain.sessionId } });
+    const sw = await h.http.post('/auth/switch-organization').set('Authorization', bearer(plain.accessToken)).send({ organizationId: org });
+    expect(sw.status).toBe(401);
+    expect(sw.body.code).toBe('session_revoked');
+    expect(sw.body.accessToken).toBeUndefined();
+  });
+});
+
 describe('organization.suspended / reinstated', () => {
   it('refuses every token of the organization; after reinstatement old tokens stay refused, refresh works', async () => {
     const org = await createOrganization(h, writer);

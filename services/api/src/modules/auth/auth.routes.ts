@@ -102,17 +102,25 @@ export function authRoutes(deps: ApiDeps): Router {
 
   router.post('/switch-organization', auth, jsonBody, async (req, res) => {
     const { organizationId } = parse(switchOrganizationBody, req.body);
-    const { sub, sid } = req.auth!;
+    const { sub, sid, tv } = req.auth!;
     const { membership, organization } = await activeMembership(sub, organizationId);
     const user = await User.findByPk(sub);
-    if (!user) throw new AppError('session_revoked');
-    await deps.db.query('UPDATE sessions SET organization_id = :org, membership_id = :mid WHERE id = :sid AND user_id = :sub', {
-      replacements: { org: organization.id, mid: membership.id, sid, sub },
-    });
+    // Checked again in Postgres, with the move: the token was verified against Redis, and a new
+    // token must never come out of a session revoked, expired or signed out (a newer token
+    // version) in the meantime, whatever Redis still held.
+    const moved = await deps.db.query(
+      `UPDATE sessions s SET organization_id = :org, membership_id = :mid
+       FROM users u
+       WHERE s.id = :sid AND s.user_id = :sub AND u.id = s.user_id AND s.revoked_at IS NULL
+         AND LEAST(s.expires_at, s.idle_expires_at) > now() AND u.token_version = :tv AND u.status = 'active'
+       RETURNING s.id`,
+      { type: QueryTypes.SELECT, replacements: { org: organization.id, mid: membership.id, sid, sub, tv } },
+    );
+    if (!user || moved.length === 0) throw new AppError('session_revoked');
     await sendSignedIn(deps, res, {
       user: toPublicUser(user),
       session: { id: sid, idleExpiresAt: new Date(0), expiresAt: new Date(0) },
-      token: { tokenVersion: user.tokenVersion, organizationId: organization.id, membershipId: membership.id, permissionsVersion: membership.permissionsVersion },
+      token: { tokenVersion: tv, organizationId: organization.id, membershipId: membership.id, permissionsVersion: membership.permissionsVersion },
       organization: { id: organization.id, name: organization.name },
     });
   });
