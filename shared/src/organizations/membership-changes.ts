@@ -119,7 +119,10 @@ export async function setOrganizationStatus(
 
 /**
  * Sets a suspended organization back to active and bumps every membership's permissions version,
- * in one statement, under the organization's row lock (`FOR UPDATE`, as `lockOrganization`). Only a
+ * under the organization's row lock (`lockOrganization`), taken in a statement of its own: a
+ * statement sees only what was committed when it started, and one that waited for the lock inside
+ * itself would miss a membership committed meanwhile (as Revocations.lockBumpAndRevoke explains).
+ * Both statements are sent at once (one round trip in the worker's pipeline mode). Only a
  * suspended organization changes: an active one is left as it is, its members' tokens untouched.
  * Returns the status it had before and how many memberships were bumped; refuses an unknown
  * organization (not_found).
@@ -129,7 +132,8 @@ export async function reinstateOrganization(
   t: Transaction,
   organizationId: string,
 ): Promise<{ previousStatus: 'active' | 'suspended'; memberships: number }> {
-  const [row] = await rawQueryIn<{ status: 'active' | 'suspended'; memberships: number }>(db, t, {
+  const locked = lockOrganization(db, t, organizationId);
+  const changed = rawQueryIn<{ status: 'active' | 'suspended'; memberships: number }>(db, t, {
     name: 'lk_organization_reinstate',
     text: `WITH before AS (SELECT id, status FROM organizations WHERE id = $1::uuid FOR UPDATE),
        reinstated AS (
@@ -143,8 +147,8 @@ export async function reinstateOrganization(
        SELECT before.status, (SELECT count(*) FROM bumped)::int AS memberships FROM before`,
     values: [organizationId],
   });
-  if (!row) throw new AppError('not_found', { detail: `organization ${organizationId} does not exist` });
-  return { previousStatus: row.status, memberships: row.memberships };
+  const [, [row]] = await Promise.all([locked, changed]);
+  return { previousStatus: row!.status, memberships: row!.memberships };
 }
 
 /**

@@ -137,7 +137,7 @@ export class PasswordChangeService {
     if (!row || row.session_id !== sessionId) return undefined;
     if (!row.used_at) return cookie;
     const graceMs = this.deps.config.refresh.graceSeconds * 1000;
-    if (Date.now() - row.used_at.getTime() > graceMs) return undefined;
+    if (row.used_ms_ago! > graceMs) return undefined; // by Postgres's clock, which set used_at
     return (await this.tokens.followSuccessors(t, row, cookie, graceMs))?.token;
   }
 }
