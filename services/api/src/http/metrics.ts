@@ -1,4 +1,4 @@
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** The API's Prometheus metrics, on a registry of its own (tests create many apps). */
@@ -38,10 +38,25 @@ export type Metrics = ReturnType<typeof createMetrics>;
 export function requestTimer(metrics: Metrics): RequestHandler {
   return (req, res, next) => {
     const end = metrics.requestDuration.startTimer();
-    res.on('finish', () => {
-      const route = req.route?.path ? `${req.baseUrl}${req.route.path}` : 'unmatched';
-      end({ method: req.method, route, status: String(res.statusCode) });
-    });
+    res.on('finish', () => end({ method: req.method, route: routeLabel(req, res), status: String(res.statusCode) }));
     next();
   };
+}
+
+/**
+ * Notes the prefix a router is mounted at as a request enters it (mount it in front of the
+ * router): when an error leaves a router, Express restores `req.baseUrl`, so by the time the
+ * response finishes the prefix of the route that matched would be lost.
+ */
+export const routerPrefix: RequestHandler = (req, res, next) => {
+  res.locals.routerPrefix = req.baseUrl;
+  next();
+};
+
+/** `/v1/events/:id`, `/me` (not `/me/`), or `unmatched`. */
+function routeLabel(req: Request, res: Response): string {
+  const path: unknown = req.route?.path;
+  if (typeof path !== 'string') return 'unmatched';
+  const prefix = typeof res.locals.routerPrefix === 'string' ? res.locals.routerPrefix : req.baseUrl;
+  return prefix && path === '/' ? prefix : `${prefix}${path}`;
 }

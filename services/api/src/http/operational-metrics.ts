@@ -60,7 +60,7 @@ export function registerOperationalMetrics(deps: ApiDeps): void {
     async collect() {
       const rows = await deps.db
         .query<{ revocation: boolean; p50: number | null; p99: number | null }>(
-          `SELECT type = ANY(:revoking) AS revocation,
+          `SELECT type = ANY(ARRAY[:revoking]::text[]) AS revocation,
                   percentile_cont(0.5) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM processed_at - created_at))::float8 AS p50,
                   percentile_cont(0.99) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM processed_at - created_at))::float8 AS p99
            FROM events WHERE status = 'processed' AND processed_at > now() - make_interval(secs => :window)
