@@ -1,4 +1,4 @@
-import { Router, type Request } from 'express';
+import { Router, type Request, type RequestHandler } from 'express';
 import { QueryTypes } from 'sequelize';
 import { User } from '../../../../../shared/src/db/models';
 import { AppError } from '../../../../../shared/src/errors/app-error';
@@ -74,10 +74,13 @@ export function authRoutes(deps: ApiDeps): Router {
     await sendSignedIn(deps, res, outcome.signedIn);
   });
 
-  // With a Bearer token no cookie is involved and no CSRF token is needed.
+  // With a Bearer token no cookie is involved and no CSRF token is needed; nor without a refresh
+  // cookie, when nothing authenticates the request and there is nothing to sign out of.
+  const cookieGuard: RequestHandler = (req, res, next) =>
+    crossSite(req, res, (e?: unknown) => (e ? next(e) : req.cookies?.[REFRESH_COOKIE] === undefined ? next() : csrf(req, res, next)));
   router.post(
     '/logout',
-    (req, res, next) => (bearerToken(req.get('authorization')) ? auth(req, res, next) : crossSite(req, res, (e?: unknown) => (e ? next(e) : csrf(req, res, next)))),
+    (req, res, next) => (bearerToken(req.get('authorization')) ? auth(req, res, next) : cookieGuard(req, res, next)),
     async (req, res) => {
       const ctx = contextOf(req);
       if (req.auth) {
