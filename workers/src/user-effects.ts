@@ -45,7 +45,9 @@ export function versionAlreadyApplied(event: SecurityEvent): boolean {
  * Which sessions a user-wide event revokes, by when they were opened (`except`: one kept session):
  * - `upTo: 'event'`, for logout-all and password change or reset: the sessions opened at or before
  *   the event's outbox row was stored, however late the worker runs (a backlog, a restart, an
- *   outage): a sign-in after that is a new session, carrying the new version, and must survive.
+ *   outage): a sign-in after that is a new session the event was not about, and must survive
+ *   (from the API it carries the new version already; from a backend, the bump applied here
+ *   leaves it on the old one, which its next refresh moves forward).
  *   The bound is the row's `created_at`, not the envelope's `occurredAt`: it comes from Postgres's
  *   clock, as `sessions.created_at` does, and no sender chooses it (a backend may set `occurredAt`
  *   to any time; the API takes it from its own host). From the API, the row is written by the
