@@ -47,7 +47,7 @@ it('R4: Postgres cut for 10 s: 503 problem+json where it is needed, no crash, no
     counts.requests++;
     if (r.status === 503) counts.status503++;
     if (r.status >= 500 && r.status !== 503) counts.serverErrorsOther++;
-    if (r.status >= 400 && what !== 'readyz' && !isProblem(r)) counts.notProblem++;
+    if (r.status >= 400 && !isProblem(r)) counts.notProblem++;
     if (!allowed.includes(r.status)) wrong.push(`${what}: ${r.status} ${r.text.slice(0, 200)}`);
   };
   const deadline = Date.now() + POSTGRES_DOWN_SECONDS * 1000;

@@ -8,8 +8,14 @@ export function requestIdOf(incoming: string | undefined): string {
   return incoming && VALID_REQUEST_ID.test(incoming) ? incoming : randomUUID();
 }
 
-/** The RFC 9457 problem+json body of the contract: `{type, title, status, code, detail?, requestId}`. */
-export function problemBody(code: ErrorCode, options: { requestId: string; title?: string; detail?: string }): string {
+/**
+ * The RFC 9457 problem+json body of the contract: `{type, title, status, code, detail?, requestId}`,
+ * and any `extensions` after them (RFC 9457's extension members).
+ */
+export function problemBody(
+  code: ErrorCode,
+  options: { requestId: string; title?: string; detail?: string; extensions?: Record<string, unknown> },
+): string {
   const { status, title } = ERROR_CODES[code];
   return JSON.stringify({
     type: `https://latchkey.dev/problems/${code.replace(/_/g, '-')}`,
@@ -18,5 +24,6 @@ export function problemBody(code: ErrorCode, options: { requestId: string; title
     code,
     ...(options.detail ? { detail: options.detail } : {}),
     requestId: options.requestId,
+    ...options.extensions,
   });
 }

@@ -67,7 +67,9 @@ describe('a Redis Cluster master restored from an older snapshot', () => {
     expect((await me(revoked!.accessToken)).body.code).toBe('session_revoked');
     expect((await me(valid!.accessToken)).status).toBe(200);
     // Readiness checks every master: one down is not ready.
-    expect((await h.http.get('/readyz')).body.checks.redis).toBe(false);
+    const notReady = await h.http.get('/readyz');
+    expect([notReady.status, notReady.body.code, notReady.body.checks.redis]).toEqual([503, 'service_unavailable', false]);
+    expect(notReady.headers['content-type']).toMatch(/^application\/problem\+json/);
     // The backup really holds the stale "live" state (read from a copy, by a server of its own).
     const copy = new PrivateRedis(await freePort());
     copyFileSync(path.join(target!.dir, 'dump.rdb'), path.join(copy.dir, 'dump.rdb'));

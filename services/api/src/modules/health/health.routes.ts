@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import { migrationsCurrent } from '../../../../../shared/src/db/migrator';
+import { problemBody } from '../../../../../shared/src/errors/problem';
 import { pingAll } from '../../../../../shared/src/redis/nodes';
 import type { ApiDeps } from '../../deps';
 
@@ -21,7 +22,7 @@ export function healthRoutes(deps: ApiDeps): Router {
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  router.get('/readyz', async (_req, res) => {
+  router.get('/readyz', async (req, res) => {
     const [postgres, redis, queue] = await Promise.all([
       probe(() => deps.db.query('SELECT 1')),
       // Every master of a Redis Cluster: one unreachable master means some users' state is.
@@ -30,8 +31,17 @@ export function healthRoutes(deps: ApiDeps): Router {
     ]);
     const migrations = postgres && (await probe(() => migrationsCurrent(deps.db).then((ok) => (ok ? ok : Promise.reject(new Error('pending'))))));
     const checks = { postgres, redis, queue, migrations };
-    const ready = Object.values(checks).every(Boolean);
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks });
+    const failing = Object.entries(checks).filter(([, ok]) => !ok).map(([name]) => name);
+    if (failing.length === 0) {
+      res.json({ status: 'ready', checks });
+      return;
+    }
+    // An error like every other: problem+json, with the checks as an extension member.
+    res.setHeader('Cache-Control', 'no-store');
+    res
+      .status(503)
+      .type('application/problem+json')
+      .send(problemBody('service_unavailable', { requestId: req.id, detail: `Not ready: ${failing.join(', ')}.`, extensions: { checks } }));
   });
   return router;
 }
