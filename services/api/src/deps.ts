@@ -74,7 +74,7 @@ export async function createDeps(
   // After a lost connection, what this process (or another) failed to write meanwhile is rewritten
   // from the outbox's pending changes before the cache is trusted again (G5).
   const guard = new CacheGuard(redis, keys, logger.child({ module: 'cache-guard' }), {
-    catchUp: () => catchUpPendingChanges(db, new StateSync(db, new StateCache(redis, keys)), () => dropVerificationState(masters(redis), keys)),
+    catchUp: (since) => catchUpPendingChanges(db, new StateSync(db, new StateCache(redis, keys)), since, () => dropVerificationState(masters(redis), keys)),
   });
   // The API starts serving with Redis validated (and recorded as such, which product backends'
   // kits wait for), unless that takes long: then Postgres serves verification until it is done.

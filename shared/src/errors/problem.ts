@@ -10,7 +10,7 @@ export function requestIdOf(incoming: string | undefined): string {
 
 /**
  * The RFC 9457 problem+json body of the contract: `{type, title, status, code, detail?, requestId}`,
- * and any `extensions` after them (RFC 9457's extension members).
+ * and any `extensions` (RFC 9457's extension members; they never replace those).
  */
 export function problemBody(
   code: ErrorCode,
@@ -18,12 +18,12 @@ export function problemBody(
 ): string {
   const { status, title } = ERROR_CODES[code];
   return JSON.stringify({
+    ...options.extensions,
     type: `https://latchkey.dev/problems/${code.replace(/_/g, '-')}`,
     title: options.title ?? title,
     status,
     code,
     ...(options.detail ? { detail: options.detail } : {}),
     requestId: options.requestId,
-    ...options.extensions,
   });
 }

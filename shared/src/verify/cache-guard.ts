@@ -37,8 +37,11 @@ export class CacheGuard {
   private retryTimer: NodeJS.Timeout | undefined;
   private failures = 0;
   private closed = false;
-  /** Set when a connection drops: the next validation catches up on what the server may have missed. */
-  private lostContact = false;
+  /**
+   * Since when the server may have missed writes (a connection dropped; for a process starting,
+   * its start): the next validation catches up on them first. Undefined once caught up.
+   */
+  private lostSince: Date | undefined = new Date();
   /** Every listener it added, so that `close` leaves the client as it found it. */
   private readonly listening: Array<{ emitter: NodeJS.EventEmitter; event: string; listener: Listener }> = [];
 
@@ -52,13 +55,13 @@ export class CacheGuard {
        * Run before trusting a server again after contact with it was lost (outage-catch-up.ts):
        * writes that failed meanwhile are repaired first. Trust waits until it succeeds.
        */
-      catchUp?: () => Promise<void>;
+      catchUp?: (since: Date) => Promise<void>;
     } = {},
   ) {
     const distrust = () => {
       this.generation++;
       this.trustedRunIds = undefined;
-      this.lostContact = true;
+      this.lostSince ??= new Date();
     };
     const revalidate = () => void this.validate();
     this.listen(redis, 'close', distrust);
@@ -151,12 +154,13 @@ export class CacheGuard {
           'redis master(s) changed: their verification state dropped, rebuilt from Postgres on demand',
         );
       }
-      if (this.lostContact && this.options.catchUp) {
-        this.lostContact = false;
+      const since = this.lostSince;
+      if (since && this.options.catchUp) {
+        this.lostSince = undefined;
         try {
-          await this.options.catchUp();
+          await this.options.catchUp(since);
         } catch (err) {
-          this.lostContact = true;
+          this.lostSince = since;
           throw err;
         }
       }

@@ -41,7 +41,7 @@ export class StateSync {
    * user); a call made while such a read is running waits for the next one, so what it writes was
    * read after the call.
    */
-  readonly user: (userId: string) => Promise<void> = perTurn((userIds: string[]) => this.users([...new Set(userIds)]));
+  readonly user: (userId: string) => Promise<void> = perTurn((userIds: string[]) => this.users([...new Set(userIds.map((id) => id.toLowerCase()))]));
 
   /** Rewrites the state of these users, read in one statement. */
   private async users(userIds: string[]): Promise<void> {
@@ -74,7 +74,7 @@ export class StateSync {
             state: s.revoked ? REVOKED_SESSION : { version: 0 as const, revoked: false, expiresAt: s.expires_at },
           })),
           memberships: user.memberships.map((m) => ({ membershipId: m.id, state: toMembershipState(m) })),
-        }, fences.get(user.id)!),
+        }, fenceOf(fences, user.id)),
       ),
     );
   }
@@ -121,4 +121,11 @@ export class StateSync {
       after = rows[rows.length - 1]!.id;
     }
   }
+}
+
+/** A user's fence; never none (a write of what Postgres said without one would not be fenced). */
+function fenceOf(fences: Map<string, Fence>, userId: string): Fence {
+  const fence = fences.get(userId);
+  if (fence === undefined) throw new Error(`no fence taken for user ${userId}`);
+  return fence;
 }

@@ -91,6 +91,16 @@ describe('switch-organization', () => {
     expect(sw.body.code).toBe('session_revoked');
     expect(sw.body.accessToken).toBeUndefined();
   });
+
+  it('refuses with the code verification would give: a signed-out user (newer token version) gets token_version_stale', async () => {
+    const org = await createOrganization(h, writer);
+    const s = await memberSignedIn(h, writer, org, 'member');
+    const plain = await signIn(h, { email: s.email });
+    expect((await me(plain.accessToken)).status).toBe(200);
+    await h.deps.db.query('UPDATE users SET token_version = token_version + 1 WHERE id = :id', { replacements: { id: plain.userId } });
+    const sw = await h.http.post('/auth/switch-organization').set('Authorization', bearer(plain.accessToken)).send({ organizationId: org });
+    expect([sw.status, sw.body.code]).toEqual([401, 'token_version_stale']);
+  });
 });
 
 describe('organization.suspended / reinstated', () => {

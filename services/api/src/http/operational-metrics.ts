@@ -58,6 +58,7 @@ export function registerOperationalMetrics(deps: ApiDeps): void {
     labelNames: ['kind', 'quantile'] as const,
     registers: [registry],
     async collect() {
+      this.reset(); // no event in the window (or no answer): no sample, never the last one again
       const rows = await deps.db
         .query<{ revocation: boolean; p50: number | null; p99: number | null }>(
           `SELECT type = ANY(ARRAY[:revoking]::text[]) AS revocation,

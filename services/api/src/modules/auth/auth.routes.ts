@@ -4,6 +4,8 @@ import { User } from '../../../../../shared/src/db/models';
 import { AppError } from '../../../../../shared/src/errors/app-error';
 import { LIMITS } from '../../../../../shared/src/security/limits';
 import { sha256 } from '../../../../../shared/src/tokens/sealing';
+import { evaluate } from '../../../../../shared/src/verify/auth-state';
+import { loadAuthState } from '../../../../../shared/src/verify/state-repository';
 import type { ApiDeps } from '../../deps';
 import { authenticate, bearerToken } from '../../http/authenticate';
 import { crossSiteGuard } from '../../http/cross-site-guard';
@@ -119,7 +121,11 @@ export function authRoutes(deps: ApiDeps): Router {
        RETURNING s.id`,
       { type: QueryTypes.SELECT, replacements: { org: organization.id, mid: membership.id, sid, sub, tv } },
     );
-    if (!user || moved.length === 0) throw new AppError('session_revoked');
+    if (!user || moved.length === 0) {
+      // Refused as verification would refuse the token, reading Postgres (the contract's order).
+      const refusal = evaluate(req.auth!, await loadAuthState(deps.db, sub, sid, req.auth!.mid), Math.floor(Date.now() / 1000));
+      throw new AppError(refusal ?? 'session_revoked');
+    }
     await sendSignedIn(deps, res, {
       user: toPublicUser(user),
       session: { id: sid, idleExpiresAt: new Date(0), expiresAt: new Date(0) },
