@@ -8,8 +8,7 @@ import type { ApiDeps } from '../../deps';
 import type { RequestContext } from '../../http/request-context';
 import { RefreshTokensRepository } from '../auth/refresh-tokens.repository';
 import { toPublicUser, type SignedIn } from '../auth/token-response';
-import { afterRevocationCommit } from '../sessions/after-revocation-commit';
-import { notifyPasswordChanged } from './password-notices';
+import { afterPasswordCommit } from './password-notices';
 
 interface SessionContext {
   id: string;
@@ -80,12 +79,7 @@ export class PasswordChangeService {
       const kept = keep ? await this.keptSession(t, auth.sub, keep, presentedCookie) : undefined;
       return { user, revoked, kept };
     }));
-    try {
-      await afterRevocationCommit(this.deps, outcome.revoked, [event]);
-    } finally {
-      // Committed: the owner is told even when the write-through failed and the answer is a 503.
-      await notifyPasswordChanged(this.deps, outcome.user.email);
-    }
+    await afterPasswordCommit(this.deps, outcome.revoked, event, outcome.user.email);
     if (!outcome.kept) return undefined;
     const { session, refreshToken } = outcome.kept;
     const inOrg = session.usable_in_org && session.organization_id && session.membership_id;

@@ -6,8 +6,7 @@ import { hashPassword } from '../../../../../shared/src/security/passwords';
 import type { ApiDeps } from '../../deps';
 import type { RequestContext } from '../../http/request-context';
 import { consumeOneTimeToken, createOneTimeToken } from '../auth/one-time-tokens';
-import { afterRevocationCommit } from '../sessions/after-revocation-commit';
-import { notifyPasswordChanged } from './password-notices';
+import { afterPasswordCommit } from './password-notices';
 
 const INVALID_LINK = 'The link is invalid, already used or expired.';
 
@@ -75,12 +74,7 @@ export class PasswordResetService {
       await insertOutboxEvent(db, t, event);
       return { userId, email: user!.email, revoked, event };
     });
-    try {
-      await afterRevocationCommit(this.deps, out.revoked, [out.event]);
-    } finally {
-      // Committed: the owner is told even when the write-through failed and the answer is a 503.
-      await notifyPasswordChanged(this.deps, out.email);
-    }
+    await afterPasswordCommit(this.deps, out.revoked, out.event, out.email);
   }
 
   async verifyEmail(token: string): Promise<void> {
