@@ -3,13 +3,12 @@ import type { Sequelize } from 'sequelize';
 import { z } from 'zod';
 import { appendAuditRecord, type NewAuditRecord } from '../../shared/src/audit/audit-writer';
 import { REVOKING_TYPES, type SecurityEvent } from '../../shared/src/events/schemas';
+import { isUuid } from '../../shared/src/validation/storable';
 import type { Logger } from '../../shared/src/logging/logger';
 import { EXHAUSTED_FAILURE, markRejected } from './event-rows';
 
 /** The actor of the records the worker writes about events it could not apply. */
 const WORKER_ACTOR = { type: 'system', id: 'latchkey-worker' } as const;
-
-const isUuid = (v: unknown): v is string => z.guid().safeParse(v).success;
 
 /** How an event that will never be applied is recorded. */
 export interface Rejection {

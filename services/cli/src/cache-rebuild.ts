@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { isUuid } from '../../../shared/src/validation/storable';
 import { createRedis } from '../../../shared/src/redis/client';
 import { createKeys } from '../../../shared/src/redis/keys';
 import { StateCache } from '../../../shared/src/verify/state-cache';
@@ -15,7 +15,7 @@ export async function rebuildCache(ctx: CliContext): Promise<number> {
   const chosen = [user, organization, all].filter((v) => v !== undefined);
   if (chosen.length !== 1) throw new Error('give exactly one of --user ID, --organization ID, --all');
   const id = typeof user === 'string' ? user : typeof organization === 'string' ? organization : undefined;
-  if ((user !== undefined || organization !== undefined) && !z.guid().safeParse(id).success) throw new Error('the id must be a uuid');
+  if ((user !== undefined || organization !== undefined) && !isUuid(id)) throw new Error('the id must be a uuid');
   const redis = createRedis(ctx.config.redisUrl, 'worker');
   try {
     const sync = new StateSync(ctx.db, new StateCache(redis, createKeys(ctx.config.redisKeyPrefix)));

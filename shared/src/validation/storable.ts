@@ -7,6 +7,9 @@ import { z } from 'zod';
  * audit chain cannot serialise again.
  */
 
+/** A uuid in any form Postgres's `uuid` type takes (any version, as z.guid() checks). */
+export const isUuid = (value: unknown): value is string => z.guid().safeParse(value).success;
+
 /** The largest value of a Postgres `bigint` (audit record ids). */
 const BIGINT_MAX = 9223372036854775807n;
 

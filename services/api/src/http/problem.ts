@@ -15,7 +15,7 @@ const TOKEN_REFUSALS = new Set<string>([
 export function sendProblem(
   res: Response,
   code: ErrorCode,
-  options: { requestId: string; message?: string; detail?: string; retryAfter?: number; bearer?: boolean },
+  options: { requestId: string; message?: string; detail?: string; retryAfter?: number; bearer?: boolean; extensions?: Record<string, unknown> },
 ): void {
   const { status } = ERROR_CODES[code];
   if (TOKEN_REFUSALS.has(code) || (status === 401 && options.bearer)) {
@@ -26,5 +26,5 @@ export function sendProblem(
   res
     .status(status)
     .type('application/problem+json')
-    .send(problemBody(code, { requestId: options.requestId, title: options.message, detail: options.detail }));
+    .send(problemBody(code, { requestId: options.requestId, title: options.message, detail: options.detail, extensions: options.extensions }));
 }

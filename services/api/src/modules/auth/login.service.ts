@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Sequelize } from 'sequelize';
-import { z } from 'zod';
 import { Membership, Organization, User } from '../../../../../shared/src/db/models';
 import { AppError } from '../../../../../shared/src/errors/app-error';
 import { retryingDeadlocks } from '../../../../../shared/src/db/deadlock-retry';
 import { rawQuery } from '../../../../../shared/src/db/raw-connection';
 import { buildEvent, insertOutboxEvent } from '../../../../../shared/src/events/outbox';
 import { normalizeEmail } from '../../../../../shared/src/security/emails';
+import { isUuid } from '../../../../../shared/src/validation/storable';
 import { LIMITS } from '../../../../../shared/src/security/limits';
 import { randomSecret, sha256 } from '../../../../../shared/src/tokens/sealing';
 import { hashPassword, passwordNeedsRehash, verifyAgainstDummy, verifyPassword } from '../../../../../shared/src/security/passwords';
@@ -255,6 +255,3 @@ export async function activeMembership(userId: string, organizationId: string): 
   if (!membership || !organization || organization.status !== 'active') throw notAMember();
   return { membership, organization };
 }
-
-/** The ids Postgres takes as a uuid and the rest of the API accepts (z.guid(): any version). */
-const isUuid = (text: string): boolean => z.guid().safeParse(text).success;

@@ -1,8 +1,8 @@
 import { Router } from 'express';
 import { migrationsCurrent } from '../../../../../shared/src/db/migrator';
-import { problemBody } from '../../../../../shared/src/errors/problem';
 import { pingAll } from '../../../../../shared/src/redis/nodes';
 import type { ApiDeps } from '../../deps';
+import { sendProblem } from '../../http/problem';
 
 async function probe(check: () => Promise<unknown>, timeoutMs = 1_000): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
@@ -37,11 +37,7 @@ export function healthRoutes(deps: ApiDeps): Router {
       return;
     }
     // An error like every other: problem+json, with the checks as an extension member.
-    res.setHeader('Cache-Control', 'no-store');
-    res
-      .status(503)
-      .type('application/problem+json')
-      .send(problemBody('service_unavailable', { requestId: req.id, detail: `Not ready: ${failing.join(', ')}.`, extensions: { checks } }));
+    sendProblem(res, 'service_unavailable', { requestId: req.id, detail: `Not ready: ${failing.join(', ')}.`, extensions: { checks } });
   });
   return router;
 }
