@@ -1,7 +1,7 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { isAppError } from '../errors/app-error';
-import { ERROR_CODES, type ErrorCode } from '../errors/codes';
-import { problemBody, requestIdOf } from '../errors/problem';
+import type { ErrorCode } from '../errors/codes';
+import { requestIdOf, sendProblem } from '../errors/problem';
 import type { AccessClaims } from '../verify/auth-state';
 import { grants } from '../verify/permissions';
 import { KitVerifier, type VerifierOptions } from './kit-verifier';
@@ -74,15 +74,13 @@ function codeOf(err: unknown): ErrorCode {
 }
 
 /**
- * The contract's problem+json. Its requestId is the response's `X-Request-Id` when the product
- * backend set one, otherwise the caller's (when well formed) or a new one, then echoed.
+ * The contract's problem+json (as the API answers it: every 401 with `WWW-Authenticate`). Its
+ * requestId is the response's `X-Request-Id` when the product backend set one, otherwise the
+ * caller's (when well formed) or a new one, then echoed.
  */
 function refuse(req: Request, res: Response, code: ErrorCode): void {
-  const { status } = ERROR_CODES[code];
   const set = res.getHeader('X-Request-Id');
   const requestId = typeof set === 'string' ? set : requestIdOf(req.get('x-request-id'));
   res.setHeader('X-Request-Id', requestId);
-  if (status === 401) res.setHeader('WWW-Authenticate', `Bearer error="invalid_token", error_description="${code}"`);
-  res.setHeader('Cache-Control', 'no-store');
-  res.status(status).type('application/problem+json').send(problemBody(code, { requestId }));
+  sendProblem(res, code, { requestId, bearer: true });
 }

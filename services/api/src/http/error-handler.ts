@@ -4,7 +4,7 @@ import { AppError, isAppError } from '../../../../shared/src/errors/app-error';
 import type { ErrorCode } from '../../../../shared/src/errors/codes';
 import { isDependencyUnavailable } from '../../../../shared/src/errors/unavailable';
 import type { Logger } from '../../../../shared/src/logging/logger';
-import { sendProblem } from './problem';
+import { sendProblem } from '../../../../shared/src/errors/problem';
 
 /** Maps body-parser and other framework errors to contract codes. */
 function frameworkCode(err: { type?: string; status?: number; code?: string }): ErrorCode | undefined {

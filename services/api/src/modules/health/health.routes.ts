@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { migrationsCurrent } from '../../../../../shared/src/db/migrator';
 import { pingAll } from '../../../../../shared/src/redis/nodes';
 import type { ApiDeps } from '../../deps';
-import { sendProblem } from '../../http/problem';
+import { sendProblem } from '../../../../../shared/src/errors/problem';
 
 async function probe(check: () => Promise<unknown>, timeoutMs = 1_000): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
